@@ -1,0 +1,188 @@
+//! Typed errors: one enum for each way a connection can fail, so callers
+//! can match on the cause instead of parsing messages.
+
+use std::io;
+use std::sync::Arc;
+
+/// The peer broke RFC 6455 (or a configured limit) after the handshake.
+/// The connection answers with a Close frame carrying [`close_code`](Self::close_code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// Opcode 0x3-0x7 or 0xB-0xF.
+    #[error("reserved opcode {0:#x}")]
+    ReservedOpCode(u8),
+    /// A Close, Ping or Pong frame without FIN.
+    #[error("fragmented control frame")]
+    FragmentedControlFrame,
+    /// A control frame with more than 125 bytes of payload.
+    #[error("control frame payload longer than 125 bytes")]
+    ControlFrameTooLong,
+    /// A 64-bit payload length with its most significant bit set.
+    #[error("frame length has its most significant bit set")]
+    InvalidLength,
+    /// RSV1, RSV2 or RSV3 set where no negotiated extension defines it.
+    #[error("reserved bits {0:#05b} set without an extension that defines them")]
+    ReservedBits(u8),
+    /// A server sent a masked frame (RFC 6455 §5.1).
+    #[error("masked frame from the server")]
+    MaskedFrame,
+    /// A client sent an unmasked frame (RFC 6455 §5.1).
+    #[error("unmasked frame from the client")]
+    UnmaskedFrame,
+    /// A continuation frame with no fragmented message in progress.
+    #[error("continuation frame without a message to continue")]
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message is unfinished.
+    #[error("new data frame before the fragmented message finished")]
+    ExpectedContinuation,
+    /// A text message that is not UTF-8, detected at the first bad byte.
+    #[error("invalid UTF-8 in a text message")]
+    InvalidUtf8,
+    /// A Close frame with a 1-byte payload.
+    #[error("close frame payload of 1 byte")]
+    InvalidClosePayload,
+    /// A Close frame with a code that may not be sent on the wire.
+    #[error("invalid close code {0}")]
+    InvalidCloseCode(u16),
+    /// A Close frame whose reason is not UTF-8.
+    #[error("invalid UTF-8 in a close reason")]
+    InvalidCloseReason,
+    /// A frame longer than the configured maximum frame size.
+    #[error("frame of {len} bytes exceeds the limit of {limit}")]
+    FrameTooLarge {
+        /// Declared payload length.
+        len: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A message longer than the configured maximum message size.
+    #[error("message exceeds the limit of {limit} bytes")]
+    MessageTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+impl ProtocolError {
+    /// The close code this error is answered with (RFC 6455 §7.4.1).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => 1007,
+            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => 1009,
+            _ => 1002,
+        }
+    }
+}
+
+/// The server's answer to the opening handshake was not a valid upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The server answered with a status other than 101.
+    #[error("server answered {status} instead of 101 Switching Protocols")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The response (or request, in the server role) is not valid HTTP/1.1.
+    #[error("malformed HTTP: {0}")]
+    Malformed(String),
+    /// The header block did not end within the configured limit.
+    #[error("header block exceeds the limit of {limit} bytes")]
+    HeadersTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// More header lines than the parser accepts.
+    #[error("more than {limit} header lines")]
+    TooManyHeaders {
+        /// Most header lines accepted.
+        limit: usize,
+    },
+    /// `Upgrade: websocket` is missing.
+    #[error("missing or wrong Upgrade header")]
+    MissingUpgrade,
+    /// `Connection: upgrade` is missing.
+    #[error("missing or wrong Connection header")]
+    MissingConnectionUpgrade,
+    /// `Sec-WebSocket-Accept` is missing or does not match the key sent.
+    #[error("Sec-WebSocket-Accept is missing or does not match the key")]
+    AcceptMismatch,
+    /// The server chose a subprotocol the client never offered.
+    #[error("server chose subprotocol {0:?}, which was not offered")]
+    UnexpectedProtocol(String),
+    /// The server named more than one subprotocol.
+    #[error("server named more than one subprotocol")]
+    MultipleProtocols,
+    /// The server answered with an extension the client never offered.
+    #[error("server answered with extension {0:?}, which was not offered")]
+    UnexpectedExtension(String),
+    /// Server role: the request is not a WebSocket upgrade.
+    #[error("not a WebSocket upgrade request: {0}")]
+    BadRequest(&'static str),
+}
+
+/// Why a connection could not be set up (before any HTTP was exchanged).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL could not be parsed.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    /// The URL's scheme is not ws (or wss where TLS is available).
+    #[error("unsupported URL scheme {0:?}")]
+    UnsupportedScheme(String),
+    /// A handshake option (header, subprotocol, origin) is not valid on the wire.
+    #[error("invalid handshake option: {0}")]
+    InvalidOption(String),
+    /// The host name did not resolve to any address.
+    #[error("could not resolve {host}: {source}")]
+    Resolve {
+        /// The host looked up.
+        host: String,
+        /// What the resolver said.
+        source: Arc<io::Error>,
+    },
+    /// Every address refused or failed the TCP connect.
+    #[error("could not connect to {addr}: {source}")]
+    Connect {
+        /// The last address tried.
+        addr: String,
+        /// The last error seen.
+        source: Arc<io::Error>,
+    },
+    /// The TCP connect took longer than the configured connect timeout.
+    #[error("connect timed out after {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+/// Why a send was refused. Nothing was queued when this is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The opening handshake has not completed.
+    #[error("the WebSocket is not open yet")]
+    NotReady,
+    /// A Close frame was already sent; no more data may follow it.
+    #[error("the WebSocket is closing")]
+    Closing,
+    /// The connection is gone.
+    #[error("the WebSocket is closed")]
+    Closed,
+    /// Ping, pong and close payloads are limited to 125 bytes.
+    #[error("control frame payload longer than 125 bytes")]
+    ControlPayloadTooLong,
+    /// Close codes 1004-1006, 1015 and those outside 1000-4999 cannot be sent.
+    #[error("close code {0} may not be sent")]
+    InvalidCloseCode(u16),
+    /// The outgoing buffer is over its limit: the peer is not reading.
+    #[error("outgoing buffer is over its limit of {limit} bytes")]
+    WriteBufferFull {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Writing to the socket failed.
+    #[error("write failed: {0}")]
+    Io(String),
+}

@@ -1,0 +1,44 @@
+//! # lomond
+//!
+//! A WebSocket client whose connection is an orderly stream of [`Event`]s,
+//! after the Python library of the same name: iterate a [`WebSocket`] and
+//! handle `Ready`, `Text`, `Binary`, `Poll`, `Closed` and the rest as they
+//! come, with automatic pings, an unresponsive-peer timeout, and limits on
+//! every buffer.
+//!
+//! ```no_run
+//! use lomond::{Event, WebSocket};
+//!
+//! let ws = WebSocket::new("ws://127.0.0.1:9001/")?;
+//! let sender = ws.sender();
+//! for event in ws {
+//!     match event {
+//!         Event::Ready { .. } => sender.send_text("hello")?,
+//!         Event::Text(text) => println!("{text}"),
+//!         other => println!("{other}"),
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The protocol lives in a sans-IO core, [`proto::Connection`], which the
+//! drivers ([`blocking`]) only feed with bytes and time.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blocking;
+pub mod error;
+pub mod event;
+pub mod options;
+pub mod proto;
+pub mod transport;
+mod utf8_bytes;
+
+
+pub use error::{ConnectError, HandshakeError, ProtocolError, SendError};
+pub use event::{DisconnectReason, Event};
+
+pub use proto::Config;
+pub use utf8_bytes::Utf8Bytes;
+pub use bytes::Bytes;

@@ -1,0 +1,732 @@
+//! [`Connection`]: the whole protocol of one WebSocket, with no I/O.
+//!
+//! Bytes read from the network go in with [`Connection::handle_input`];
+//! events come out of [`Connection::poll_event`]; bytes to write come out of
+//! [`Connection::poll_transmit`]. Time goes in as an argument, and the next
+//! moment the connection needs attention comes out of
+//! [`Connection::next_deadline`]. A driver owns the socket and the clock and
+//! loops over these calls; every protocol decision is made here.
+
+use super::close;
+use super::config::Config;
+use super::entropy::{Entropy, SystemEntropy};
+use super::frame::{self, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
+use super::handshake::{self, Agreement, ClientRequest, Response};
+use super::mask;
+use super::message::MessageAssembler;
+use crate::error::{ConnectError, HandshakeError, ProtocolError, SendError};
+use crate::event::{DisconnectReason, Event};
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Which end of the connection this is.
+enum Role {
+    /// Sends masked frames; validates the server's 101 against the request.
+    Client { request: ClientRequest, key: String },
+    /// Requires masked frames; answers the upgrade, choosing among `protocols`.
+    Server { protocols: Vec<String> },
+}
+
+/// How far the connection has got.
+enum Phase {
+    /// Waiting for the other side's handshake message.
+    Handshake,
+    /// A non-101 answer: collecting its body, `remaining` bytes of it (or
+    /// until the connection closes), then `Rejected`.
+    RejectBody {
+        error: HandshakeError,
+        response: Box<Response>,
+        body: BytesMut,
+        remaining: Option<usize>,
+    },
+    /// Frames flow; `close_sent`/`close_received` track the close handshake.
+    Open,
+    /// Reading is over (close handshake done, or the connection failed);
+    /// waiting for the server to close, then `Disconnected` with `reason`.
+    Draining { reason: DisconnectReason },
+    /// `Disconnected` has been emitted.
+    Done,
+}
+
+/// Where the frame decoder is.
+#[derive(Clone, Copy)]
+enum ReadState {
+    Header,
+    /// `seen` payload bytes of `header`'s frame are already unmasked and
+    /// validated in the input buffer.
+    Payload { header: FrameHeader, seen: usize },
+}
+
+/// Deadlines the driver must wake up for.
+#[derive(Default)]
+struct Timers {
+    handshake: Option<Instant>,
+    close: Option<Instant>,
+    next_ping: Option<Instant>,
+    next_poll: Option<Instant>,
+    unresponsive: Option<Instant>,
+}
+
+/// One WebSocket connection's protocol state, client or server side.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    entropy: Box<dyn Entropy>,
+    phase: Phase,
+    input: BytesMut,
+    output: Vec<u8>,
+    output_pos: usize,
+    events: VecDeque<Event>,
+    read: ReadState,
+    message: MessageAssembler,
+    close_sent: bool,
+    close_received: bool,
+    timers: Timers,
+}
+
+impl Connection {
+    /// A client connection that will send `request`. The upgrade request is
+    /// queued at once: write [`poll_transmit`](Self::poll_transmit) first.
+    pub fn client(
+        request: ClientRequest,
+        config: Config,
+        now: Instant,
+    ) -> Result<Connection, ConnectError> {
+        Self::client_with_entropy(request, config, now, Box::new(SystemEntropy))
+    }
+
+    /// [`client`](Self::client) with a chosen source of randomness (for
+    /// reproducible tests).
+    pub fn client_with_entropy(
+        request: ClientRequest,
+        config: Config,
+        now: Instant,
+        mut entropy: Box<dyn Entropy>,
+    ) -> Result<Connection, ConnectError> {
+        request.validate().map_err(ConnectError::InvalidOption)?;
+        let mut nonce = [0u8; 16];
+        entropy.fill(&mut nonce);
+        let key = handshake::encode_key(nonce);
+        let mut conn = Connection::new(Role::Client { request, key }, config, now, entropy);
+        if let Role::Client { request, key } = &conn.role {
+            request.encode(key, &mut conn.output);
+        }
+        Ok(conn)
+    }
+
+    /// A server connection that answers an upgrade request, choosing the
+    /// first subprotocol the client offers that is in `protocols`.
+    pub fn server(protocols: Vec<String>, config: Config, now: Instant) -> Connection {
+        Connection::new(
+            Role::Server { protocols },
+            config,
+            now,
+            Box::new(SystemEntropy),
+        )
+    }
+
+    fn new(role: Role, config: Config, now: Instant, entropy: Box<dyn Entropy>) -> Connection {
+        let timers = Timers {
+            handshake: config.handshake_timeout.map(|t| now + t),
+            ..Timers::default()
+        };
+        Connection {
+            role,
+            config,
+            entropy,
+            phase: Phase::Handshake,
+            input: BytesMut::new(),
+            output: Vec::new(),
+            output_pos: 0,
+            events: VecDeque::new(),
+            read: ReadState::Header,
+            message: MessageAssembler::default(),
+            close_sent: false,
+            close_received: false,
+            timers,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----------------------------------------------------------------- input
+
+    /// Feeds bytes read from the network and decodes all it can.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        match self.phase {
+            Phase::Draining { .. } | Phase::Done => return,
+            Phase::Open => {
+                if let Some(t) = self.config.ping_timeout {
+                    self.timers.unresponsive = Some(now + t);
+                }
+            }
+            _ => {}
+        }
+        self.input.extend_from_slice(data);
+        self.process(now);
+    }
+
+    /// The network said end-of-stream.
+    pub fn handle_eof(&mut self, now: Instant) {
+        let _ = now;
+        match std::mem::replace(&mut self.phase, Phase::Handshake) {
+            Phase::Done => self.phase = Phase::Done,
+            Phase::RejectBody {
+                error,
+                response,
+                body,
+                ..
+            } => self.finish_reject(error, response, body),
+            Phase::Draining { reason } => self.disconnect(reason),
+            Phase::Handshake | Phase::Open => self.disconnect(DisconnectReason::ConnectionLost),
+        }
+    }
+
+    /// A read or write on the network failed.
+    pub fn handle_io_error(&mut self, error: io::Error) {
+        if !matches!(self.phase, Phase::Done) {
+            self.disconnect(DisconnectReason::Io(Arc::new(error)));
+        }
+    }
+
+    /// Decodes as far as the buffered input allows.
+    fn process(&mut self, now: Instant) {
+        loop {
+            match self.phase {
+                Phase::Handshake => {
+                    if !self.process_handshake(now) {
+                        return;
+                    }
+                }
+                Phase::RejectBody { .. } => {
+                    self.process_reject_body();
+                    return;
+                }
+                Phase::Open => {
+                    self.process_frames(now);
+                    return;
+                }
+                Phase::Draining { .. } | Phase::Done => {
+                    self.input = BytesMut::new();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Returns true when the phase moved on and there may be more to decode.
+    fn process_handshake(&mut self, now: Instant) -> bool {
+        let max = self.config.max_handshake_size;
+        match &self.role {
+            Role::Client { request, key } => {
+                let (response, n) = match handshake::parse_response(&self.input, max) {
+                    Ok(Some(parsed)) => parsed,
+                    Ok(None) => return false,
+                    Err(e) => {
+                        self.reject(e, None);
+                        return false;
+                    }
+                };
+                self.input.advance(n);
+                match handshake::validate_response(&response, key, request) {
+                    Ok(agreement) => {
+                        self.open(response, agreement, now);
+                        true
+                    }
+                    Err(error @ HandshakeError::Status { status }) => {
+                        let remaining = if matches!(status, 100..=199 | 204 | 304) {
+                            Some(0)
+                        } else if response.headers.contains_key("transfer-encoding") {
+                            None
+                        } else {
+                            response
+                                .header("content-length")
+                                .and_then(|v| v.trim().parse().ok())
+                        };
+                        self.phase = Phase::RejectBody {
+                            error,
+                            response: Box::new(response),
+                            body: BytesMut::new(),
+                            remaining,
+                        };
+                        true
+                    }
+                    Err(e) => {
+                        self.reject(e, Some(Box::new(response)));
+                        false
+                    }
+                }
+            }
+            Role::Server { protocols } => {
+                let result = handshake::parse_request(&self.input, max).and_then(|parsed| {
+                    parsed
+                        .map(|(request, n)| {
+                            handshake::accept_request(&request, protocols).map(|a| (a, n))
+                        })
+                        .transpose()
+                });
+                match result {
+                    Ok(None) => false,
+                    Ok(Some(((answer, agreement), n))) => {
+                        self.input.advance(n);
+                        self.output.extend_from_slice(&answer);
+                        let response = handshake::parse_response(&answer, answer.len())
+                            .ok()
+                            .flatten()
+                            .map(|(r, _)| r)
+                            .expect("own 101 answer parses");
+                        self.open(response, agreement, now);
+                        true
+                    }
+                    Err(e) => {
+                        self.output.extend_from_slice(
+                            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                        );
+                        self.reject(e, None);
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, response: Response, agreement: Agreement, now: Instant) {
+        self.phase = Phase::Open;
+        self.timers.handshake = None;
+        self.timers.next_ping = self.config.ping_rate.map(|t| now + t);
+        self.timers.next_poll = self.config.poll.map(|t| now + t);
+        self.timers.unresponsive = self.config.ping_timeout.map(|t| now + t);
+        self.events.push_back(Event::Ready {
+            response: Box::new(response),
+            protocol: agreement.protocol,
+            extensions: agreement.extensions,
+        });
+    }
+
+    fn process_reject_body(&mut self) {
+        let Phase::RejectBody {
+            body, remaining, ..
+        } = &mut self.phase
+        else {
+            return;
+        };
+        let room = self.config.max_rejected_body - body.len();
+        let take = self.input.len().min(remaining.unwrap_or(usize::MAX)).min(room);
+        body.extend_from_slice(&self.input[..take]);
+        self.input.advance(take);
+        if let Some(r) = remaining {
+            *r -= take;
+        }
+        if *remaining == Some(0) || body.len() >= self.config.max_rejected_body {
+            if let Phase::RejectBody {
+                error,
+                response,
+                body,
+                ..
+            } = std::mem::replace(&mut self.phase, Phase::Handshake)
+            {
+                self.finish_reject(error, response, body);
+            }
+        }
+    }
+
+    fn finish_reject(&mut self, error: HandshakeError, mut response: Box<Response>, body: BytesMut) {
+        response.body = body.freeze();
+        self.reject(error, Some(response));
+    }
+
+    fn reject(&mut self, error: HandshakeError, response: Option<Box<Response>>) {
+        self.events.push_back(Event::Rejected { error, response });
+        self.disconnect(DisconnectReason::Rejected);
+    }
+
+    fn process_frames(&mut self, now: Instant) {
+        while matches!(self.phase, Phase::Open) {
+            match self.read {
+                ReadState::Header => match frame::parse_header(&self.input) {
+                    Ok(None) => return,
+                    Ok(Some((header, n))) => {
+                        if let Err(e) = self.check_header(&header) {
+                            return self.fail(e, now);
+                        }
+                        self.input.advance(n);
+                        self.read = ReadState::Payload { header, seen: 0 };
+                    }
+                    Err(e) => return self.fail(e, now),
+                },
+                ReadState::Payload { header, seen } => {
+                    // check_header bounded the length by max_frame_size.
+                    let len = header.len as usize;
+                    let available = self.input.len().min(len);
+                    if available > seen {
+                        let chunk = &mut self.input[seen..available];
+                        if let Some(key) = header.mask {
+                            mask::apply_mask(chunk, mask::rotate_key(key, seen));
+                        }
+                        if !header.opcode.is_control() {
+                            if let Err(e) = self.message.frame_data(chunk) {
+                                return self.fail(e, now);
+                            }
+                        }
+                        self.read = ReadState::Payload {
+                            header,
+                            seen: available,
+                        };
+                    }
+                    if available < len {
+                        if self.input.capacity() < len {
+                            // One reservation for the rest of a large frame.
+                            self.input.reserve(len - self.input.len());
+                        }
+                        return;
+                    }
+                    let payload = self.input.split_to(len).freeze();
+                    self.read = ReadState::Header;
+                    if let Err(e) = self.handle_frame(header, payload, now) {
+                        return self.fail(e, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks that depend on this connection: RSV bits, masking direction,
+    /// and limits. Runs before any payload is buffered.
+    fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let rsv = (header.rsv1 as u8) << 2 | (header.rsv2 as u8) << 1 | header.rsv3 as u8;
+        if rsv != 0 {
+            return Err(ProtocolError::ReservedBits(rsv));
+        }
+        match (&self.role, header.mask) {
+            (Role::Client { .. }, Some(_)) => return Err(ProtocolError::MaskedFrame),
+            (Role::Server { .. }, None) => return Err(ProtocolError::UnmaskedFrame),
+            _ => {}
+        }
+        if header.len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.len,
+                limit: self.config.max_frame_size,
+            });
+        }
+        if !header.opcode.is_control() {
+            self.message
+                .begin_frame(header, self.config.max_message_size)?;
+        }
+        Ok(())
+    }
+
+    fn handle_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        match header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                if let Some(event) = self.message.end_frame(header.fin, payload)? {
+                    self.events.push_back(event);
+                }
+            }
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent && !self.write_buffer_full(0) {
+                    self.queue_frame(OpCode::Pong, &payload);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => self.events.push_back(Event::Pong(payload)),
+            OpCode::Close => {
+                let (code, reason) = close::parse_payload(payload)?;
+                self.close_received = true;
+                if !self.close_sent {
+                    self.events.push_back(Event::Closing {
+                        code,
+                        reason: reason.clone(),
+                    });
+                    // Echo the status code (RFC 6455 §5.5.1).
+                    let echo = code.map(u16::to_be_bytes);
+                    self.queue_frame(OpCode::Close, echo.as_ref().map_or(&[][..], |c| &c[..]));
+                    self.close_sent = true;
+                }
+                self.events.push_back(Event::Closed { code, reason });
+                self.drain(DisconnectReason::Closed, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): report, send a Close with the
+    /// error's code, and read nothing more.
+    fn fail(&mut self, error: ProtocolError, now: Instant) {
+        self.events.push_back(Event::ProtocolError {
+            error: error.clone(),
+        });
+        if !self.close_sent {
+            let mut reason = error.to_string();
+            reason.truncate(close::MAX_REASON_LEN);
+            let payload = close::encode_payload(Some(error.close_code()), &reason)
+                .expect("protocol error codes are valid close codes");
+            self.queue_frame(OpCode::Close, &payload);
+            self.close_sent = true;
+        }
+        self.drain(DisconnectReason::ProtocolError(error), now);
+    }
+
+    /// Stops reading. A client waits (up to the close timeout) for the
+    /// server to close the TCP connection, as RFC 6455 §7.1.1 asks; a server
+    /// is done at once and closes it.
+    fn drain(&mut self, reason: DisconnectReason, now: Instant) {
+        self.input = BytesMut::new();
+        match self.role {
+            Role::Server { .. } => self.disconnect(reason),
+            Role::Client { .. } => {
+                self.phase = Phase::Draining { reason };
+                let deadline = self.config.close_timeout.map(|t| now + t);
+                self.timers.close = match (self.timers.close, deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+    }
+
+    fn disconnect(&mut self, reason: DisconnectReason) {
+        self.events.push_back(Event::Disconnected {
+            reason,
+            graceful: self.close_sent && self.close_received,
+        });
+        self.phase = Phase::Done;
+        self.input = BytesMut::new();
+        self.message = MessageAssembler::default();
+        self.timers = Timers::default();
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// The next instant at which [`handle_timeout`](Self::handle_timeout)
+    /// must be called, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let t = &self.timers;
+        let candidates: [Option<Instant>; 5] = match self.phase {
+            Phase::Handshake | Phase::RejectBody { .. } => [t.handshake, None, None, None, None],
+            Phase::Open => [
+                t.close,
+                if self.close_sent { None } else { t.next_ping },
+                t.next_poll,
+                t.unresponsive,
+                None,
+            ],
+            Phase::Draining { .. } => [t.close, None, None, None, None],
+            Phase::Done => [None; 5],
+        };
+        candidates.into_iter().flatten().min()
+    }
+
+    /// Acts on every deadline that has passed by `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due = |d: Option<Instant>| d.is_some_and(|d| d <= now);
+        match std::mem::replace(&mut self.phase, Phase::Handshake) {
+            Phase::Done => self.phase = Phase::Done,
+            Phase::Handshake if due(self.timers.handshake) => {
+                self.disconnect(DisconnectReason::HandshakeTimeout)
+            }
+            Phase::RejectBody {
+                error,
+                response,
+                body,
+                ..
+            } if due(self.timers.handshake) => self.finish_reject(error, response, body),
+            Phase::Draining { reason } if due(self.timers.close) => self.disconnect(reason),
+            Phase::Open if due(self.timers.close) => {
+                self.disconnect(DisconnectReason::CloseTimeout)
+            }
+            Phase::Open if due(self.timers.unresponsive) => {
+                self.events.push_back(Event::Unresponsive);
+                self.disconnect(DisconnectReason::Unresponsive);
+            }
+            Phase::Open => {
+                self.phase = Phase::Open;
+                if due(self.timers.next_ping) {
+                    if !self.close_sent && !self.write_buffer_full(0) {
+                        self.queue_frame(OpCode::Ping, b"");
+                    }
+                    self.timers.next_ping = self.config.ping_rate.map(|t| now + t);
+                }
+                if due(self.timers.next_poll) {
+                    self.events.push_back(Event::Poll);
+                    self.timers.next_poll = self.config.poll.map(|t| now + t);
+                }
+            }
+            other => self.phase = other,
+        }
+    }
+
+    // --------------------------------------------------------------- output
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(OpCode::Binary, data)
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.write_buffer_full(payload.len()) {
+            return Err(SendError::WriteBufferFull {
+                limit: self.config.max_write_buffer,
+            });
+        }
+        self.queue_frame(opcode, payload);
+        Ok(())
+    }
+
+    /// Queues a ping with up to 125 bytes of payload.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (or a manual answer when `auto_pong` is off).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong);
+        }
+        self.check_can_send()?;
+        self.queue_frame(opcode, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake with `code` and `reason` (at most 123
+    /// bytes). Calling it again once a Close was sent does nothing.
+    pub fn close(&mut self, code: u16, reason: &str, now: Instant) -> Result<(), SendError> {
+        let payload = close::encode_payload(Some(code), reason)?;
+        if self.close_sent {
+            return Ok(());
+        }
+        self.check_can_send()?;
+        self.queue_frame(OpCode::Close, &payload);
+        self.close_sent = true;
+        self.timers.close = self.config.close_timeout.map(|t| now + t);
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        match self.phase {
+            Phase::Handshake | Phase::RejectBody { .. } => Err(SendError::NotReady),
+            Phase::Open if !self.close_sent => Ok(()),
+            Phase::Open | Phase::Draining { .. } => Err(SendError::Closing),
+            Phase::Done => Err(SendError::Closed),
+        }
+    }
+
+    fn pending_output(&self) -> usize {
+        self.output.len() - self.output_pos
+    }
+
+    /// Whether adding `more` bytes would pass the write limit. A single
+    /// message larger than the limit may still go out on an idle connection.
+    fn write_buffer_full(&self, more: usize) -> bool {
+        let pending = self.pending_output();
+        pending > 0 && pending.saturating_add(more) > self.config.max_write_buffer
+    }
+
+    fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        if self.output_pos == self.output.len() {
+            self.output.clear();
+            self.output_pos = 0;
+        }
+        let mask = match self.role {
+            Role::Client { .. } => {
+                let mut key = [0u8; 4];
+                self.entropy.fill(&mut key);
+                Some(key)
+            }
+            Role::Server { .. } => None,
+        };
+        let header = FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask,
+            len: payload.len() as u64,
+        };
+        frame::encode_header(&mut self.output, &header);
+        match mask {
+            Some(key) => mask::extend_masked(&mut self.output, payload, key),
+            None => self.output.extend_from_slice(payload),
+        }
+    }
+
+    /// Bytes waiting to be written to the network (empty when none).
+    pub fn poll_transmit(&self) -> &[u8] {
+        &self.output[self.output_pos..]
+    }
+
+    /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
+    pub fn consume_transmit(&mut self, n: usize) {
+        self.output_pos = (self.output_pos + n).min(self.output.len());
+        if self.output_pos == self.output.len() {
+            self.output.clear();
+            self.output_pos = 0;
+        }
+    }
+
+    /// Moves every pending output byte into `buf` (cleared first), swapping
+    /// buffers when possible so neither side allocates in steady state.
+    pub fn take_transmit(&mut self, buf: &mut Vec<u8>) {
+        buf.clear();
+        if self.output_pos == 0 {
+            std::mem::swap(&mut self.output, buf);
+        } else {
+            buf.extend_from_slice(&self.output[self.output_pos..]);
+            self.output.clear();
+            self.output_pos = 0;
+        }
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /// The next event, in order.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The handshake completed and no Close has been sent: data may be sent.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open) && !self.close_sent
+    }
+
+    /// `Disconnected` was emitted: once the output is written (when the
+    /// network still takes it), the driver closes the socket.
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("client", &matches!(self.role, Role::Client { .. }))
+            .field("open", &self.is_open())
+            .field("done", &self.is_done())
+            .field("close_sent", &self.close_sent)
+            .field("close_received", &self.close_received)
+            .field("buffered_input", &self.input.len())
+            .field("pending_output", &self.pending_output())
+            .finish()
+    }
+}

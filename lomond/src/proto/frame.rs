@@ -1,0 +1,292 @@
+//! The frame header of RFC 6455 §5.2: parsing, checking and encoding.
+//!
+//! Parsing is allocation-free and incremental: [`parse_header`] answers
+//! `Ok(None)` until the whole header is in the buffer, and never looks at the
+//! payload, which the connection streams separately so that large frames are
+//! checked against limits before a byte of them is buffered.
+
+use crate::error::ProtocolError;
+
+/// Frame opcodes (RFC 6455 §5.2, §11.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpCode {
+    /// Continues a fragmented message.
+    Continuation,
+    /// First frame of a text message.
+    Text,
+    /// First frame of a binary message.
+    Binary,
+    /// Close control frame.
+    Close,
+    /// Ping control frame.
+    Ping,
+    /// Pong control frame.
+    Pong,
+}
+
+impl OpCode {
+    /// Decodes the low nibble of the first header byte; reserved values fail.
+    pub fn from_u8(v: u8) -> Result<Self, ProtocolError> {
+        Ok(match v {
+            0x0 => OpCode::Continuation,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            other => return Err(ProtocolError::ReservedOpCode(other)),
+        })
+    }
+
+    /// The opcode's wire value.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            OpCode::Continuation => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+        }
+    }
+
+    /// Close, Ping and Pong: at most 125 bytes and never fragmented.
+    pub fn is_control(self) -> bool {
+        matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
+    }
+}
+
+/// Largest payload a control frame may carry (RFC 6455 §5.5).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// Longest possible header: 2 bytes, 8 of extended length, 4 of mask key.
+pub const MAX_HEADER_LEN: usize = 14;
+
+/// A decoded frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Last frame of its message.
+    pub fin: bool,
+    /// RSV1, claimed by permessage-deflate when negotiated.
+    pub rsv1: bool,
+    /// RSV2; no extension here claims it.
+    pub rsv2: bool,
+    /// RSV3; no extension here claims it.
+    pub rsv3: bool,
+    /// The frame's opcode.
+    pub opcode: OpCode,
+    /// Masking key, present on frames a client sends.
+    pub mask: Option<[u8; 4]>,
+    /// Payload length in bytes.
+    pub len: u64,
+}
+
+/// Parses a frame header from the front of `buf`.
+///
+/// Returns the header and how many bytes it took, or `Ok(None)` if `buf`
+/// holds only part of a header. Fails on reserved opcodes, on a 64-bit length
+/// with its top bit set, and on control frames that are fragmented or longer
+/// than 125 bytes, as soon as the bytes that show it are present. Checks that
+/// depend on the connection (masking direction, RSV bits, limits) are the
+/// caller's.
+pub fn parse_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+    let Some(&b0) = buf.first() else {
+        return Ok(None);
+    };
+    let opcode = OpCode::from_u8(b0 & 0x0F)?;
+    let fin = b0 & 0x80 != 0;
+    if opcode.is_control() && !fin {
+        return Err(ProtocolError::FragmentedControlFrame);
+    }
+    let Some(&b1) = buf.get(1) else {
+        return Ok(None);
+    };
+    let masked = b1 & 0x80 != 0;
+    let len7 = b1 & 0x7F;
+    if opcode.is_control() && len7 as usize > MAX_CONTROL_PAYLOAD {
+        return Err(ProtocolError::ControlFrameTooLong);
+    }
+    let (len, mut pos) = match len7 {
+        126 => {
+            let Some(b) = buf.get(2..4) else {
+                return Ok(None);
+            };
+            (u16::from_be_bytes([b[0], b[1]]) as u64, 4)
+        }
+        127 => {
+            let Some(b) = buf.get(2..10) else {
+                return Ok(None);
+            };
+            let len = u64::from_be_bytes(b.try_into().expect("8 bytes"));
+            if len >> 63 != 0 {
+                return Err(ProtocolError::InvalidLength);
+            }
+            (len, 10)
+        }
+        n => (n as u64, 2),
+    };
+    let mask = if masked {
+        let Some(k) = buf.get(pos..pos + 4) else {
+            return Ok(None);
+        };
+        pos += 4;
+        Some([k[0], k[1], k[2], k[3]])
+    } else {
+        None
+    };
+    Ok(Some((
+        FrameHeader {
+            fin,
+            rsv1: b0 & 0x40 != 0,
+            rsv2: b0 & 0x20 != 0,
+            rsv3: b0 & 0x10 != 0,
+            opcode,
+            mask,
+            len,
+        },
+        pos,
+    )))
+}
+
+/// Appends the encoded `header` to `out`, using the shortest length form.
+pub fn encode_header(out: &mut Vec<u8>, header: &FrameHeader) {
+    let mut b0 = header.opcode.as_u8();
+    if header.fin {
+        b0 |= 0x80;
+    }
+    if header.rsv1 {
+        b0 |= 0x40;
+    }
+    if header.rsv2 {
+        b0 |= 0x20;
+    }
+    if header.rsv3 {
+        b0 |= 0x10;
+    }
+    let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
+    let mut buf = [0u8; MAX_HEADER_LEN];
+    buf[0] = b0;
+    let mut n = 2;
+    if header.len < 126 {
+        buf[1] = mask_bit | header.len as u8;
+    } else if header.len <= u16::MAX as u64 {
+        buf[1] = mask_bit | 126;
+        buf[2..4].copy_from_slice(&(header.len as u16).to_be_bytes());
+        n = 4;
+    } else {
+        buf[1] = mask_bit | 127;
+        buf[2..10].copy_from_slice(&header.len.to_be_bytes());
+        n = 10;
+    }
+    if let Some(key) = header.mask {
+        buf[n..n + 4].copy_from_slice(&key);
+        n += 4;
+    }
+    out.extend_from_slice(&buf[..n]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(opcode: OpCode, len: u64, mask: Option<[u8; 4]>) -> FrameHeader {
+        FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask,
+            len,
+        }
+    }
+
+    #[test]
+    fn rfc_examples_parse() {
+        // RFC 6455 §5.7.
+        let unmasked = [0x81, 0x05, b'H', b'e', b'l', b'l', b'o'];
+        let (h, n) = parse_header(&unmasked).unwrap().unwrap();
+        assert_eq!((h, n), (header(OpCode::Text, 5, None), 2));
+        let masked = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d];
+        let (h, n) = parse_header(&masked).unwrap().unwrap();
+        assert_eq!(n, 6);
+        assert_eq!(h.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
+        let fragment = [0x01, 0x03];
+        let (h, _) = parse_header(&fragment).unwrap().unwrap();
+        assert!(!h.fin);
+        assert_eq!(h.opcode, OpCode::Text);
+        let ping = [0x89, 0x05];
+        assert_eq!(parse_header(&ping).unwrap().unwrap().0.opcode, OpCode::Ping);
+        let bin256 = [0x82, 0x7E, 0x01, 0x00];
+        assert_eq!(parse_header(&bin256).unwrap().unwrap().0.len, 256);
+        let bin64k = [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0];
+        let (h, n) = parse_header(&bin64k).unwrap().unwrap();
+        assert_eq!((h.len, n), (65536, 10));
+    }
+
+    #[test]
+    fn every_length_form_round_trips() {
+        for &len in &[0u64, 1, 125, 126, 127, 65535, 65536, 1 << 40, (1 << 63) - 1] {
+            for mask in [None, Some([9, 8, 7, 6])] {
+                let h = header(OpCode::Binary, len, mask);
+                let mut out = Vec::new();
+                encode_header(&mut out, &h);
+                let expected_len = match len {
+                    0..=125 => 2,
+                    126..=65535 => 4,
+                    _ => 10,
+                } + if mask.is_some() { 4 } else { 0 };
+                assert_eq!(out.len(), expected_len, "len {len}");
+                assert_eq!(parse_header(&out).unwrap(), Some((h, out.len())));
+                // Every strict prefix is incomplete, never an error.
+                for cut in 0..out.len() {
+                    assert_eq!(parse_header(&out[..cut]).unwrap(), None, "cut {cut}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flags_round_trip() {
+        let h = FrameHeader {
+            fin: false,
+            rsv1: true,
+            rsv2: true,
+            rsv3: true,
+            opcode: OpCode::Continuation,
+            mask: None,
+            len: 3,
+        };
+        let mut out = Vec::new();
+        encode_header(&mut out, &h);
+        assert_eq!(out, [0x70, 0x03]);
+        assert_eq!(parse_header(&out).unwrap().unwrap().0, h);
+    }
+
+    #[test]
+    fn rejections() {
+        for op in [3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
+            assert_eq!(
+                parse_header(&[0x80 | op]),
+                Err(ProtocolError::ReservedOpCode(op))
+            );
+        }
+        assert_eq!(
+            parse_header(&[0x09]),
+            Err(ProtocolError::FragmentedControlFrame)
+        );
+        assert_eq!(
+            parse_header(&[0x89, 126]),
+            Err(ProtocolError::ControlFrameTooLong)
+        );
+        assert_eq!(
+            parse_header(&[0x88, 127]),
+            Err(ProtocolError::ControlFrameTooLong)
+        );
+        assert_eq!(
+            parse_header(&[0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            Err(ProtocolError::InvalidLength)
+        );
+        assert!(parse_header(&[0x89, 125]).unwrap().is_some());
+    }
+}
