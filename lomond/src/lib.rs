@@ -35,10 +35,9 @@ pub mod proto;
 pub mod transport;
 mod utf8_bytes;
 
-
 pub use error::{ConnectError, HandshakeError, ProtocolError, SendError};
 pub use event::{DisconnectReason, Event};
 
+pub use bytes::Bytes;
 pub use proto::Config;
 pub use utf8_bytes::Utf8Bytes;
-pub use bytes::Bytes;

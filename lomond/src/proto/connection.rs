@@ -57,7 +57,10 @@ enum ReadState {
     Header,
     /// `seen` payload bytes of `header`'s frame are already unmasked and
     /// validated in the input buffer.
-    Payload { header: FrameHeader, seen: usize },
+    Payload {
+        header: FrameHeader,
+        seen: usize,
+    },
 }
 
 /// Deadlines the driver must wake up for.
@@ -317,7 +320,11 @@ impl Connection {
             return;
         };
         let room = self.config.max_rejected_body - body.len();
-        let take = self.input.len().min(remaining.unwrap_or(usize::MAX)).min(room);
+        let take = self
+            .input
+            .len()
+            .min(remaining.unwrap_or(usize::MAX))
+            .min(room);
         body.extend_from_slice(&self.input[..take]);
         self.input.advance(take);
         if let Some(r) = remaining {
@@ -336,7 +343,12 @@ impl Connection {
         }
     }
 
-    fn finish_reject(&mut self, error: HandshakeError, mut response: Box<Response>, body: BytesMut) {
+    fn finish_reject(
+        &mut self,
+        error: HandshakeError,
+        mut response: Box<Response>,
+        body: BytesMut,
+    ) {
         response.body = body.freeze();
         self.reject(error, Some(response));
     }

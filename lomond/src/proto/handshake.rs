@@ -65,9 +65,8 @@ pub struct ClientRequest {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn is_header_value(s: &str) -> bool {
@@ -81,8 +80,7 @@ impl ClientRequest {
         if !is_header_value(&self.host) || self.host.is_empty() {
             return Err(format!("invalid host {:?}", self.host));
         }
-        if !self.resource.starts_with('/') || !self.resource.bytes().all(|b| b.is_ascii_graphic())
-        {
+        if !self.resource.starts_with('/') || !self.resource.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(format!("invalid request target {:?}", self.resource));
         }
         for p in &self.protocols {
@@ -352,7 +350,9 @@ pub fn accept_request(
         .map(|v| v.as_bytes())
         != Some(b"13")
     {
-        return Err(HandshakeError::BadRequest("Sec-WebSocket-Version is not 13"));
+        return Err(HandshakeError::BadRequest(
+            "Sec-WebSocket-Version is not 13",
+        ));
     }
     let key = request
         .headers
@@ -360,7 +360,9 @@ pub fn accept_request(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| BASE64.decode(k).map(|d| d.len() == 16).unwrap_or(false))
-        .ok_or(HandshakeError::BadRequest("missing or invalid Sec-WebSocket-Key"))?;
+        .ok_or(HandshakeError::BadRequest(
+            "missing or invalid Sec-WebSocket-Key",
+        ))?;
     let protocol = list_values(&request.headers, "sec-websocket-protocol")
         .find(|p| supported.iter().any(|s| s == p))
         .map(str::to_owned);
@@ -483,7 +485,9 @@ mod tests {
             HandshakeError::UnexpectedProtocol("other".into()),
         );
         check(
-            response(&format!("{ACCEPT}Sec-WebSocket-Protocol: chat, superchat\r\n")),
+            response(&format!(
+                "{ACCEPT}Sec-WebSocket-Protocol: chat, superchat\r\n"
+            )),
             HandshakeError::MultipleProtocols,
         );
         check(
@@ -562,7 +566,9 @@ mod tests {
         let req = |raw: &str| parse_request(raw.as_bytes(), 1024).unwrap().unwrap().0;
         let ok = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
         assert!(accept_request(
-            &req(&format!("GET / HTTP/1.1\r\n{ok}Sec-WebSocket-Key: {KEY}\r\n\r\n")),
+            &req(&format!(
+                "GET / HTTP/1.1\r\n{ok}Sec-WebSocket-Key: {KEY}\r\n\r\n"
+            )),
             &[]
         )
         .is_ok());

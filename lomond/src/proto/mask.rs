@@ -50,12 +50,7 @@ pub fn extend_masked(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
         let v = u64::from_ne_bytes(sc.try_into().expect("8-byte chunk")) ^ word;
         dc.copy_from_slice(&v.to_ne_bytes());
     }
-    for (i, (db, sb)) in d
-        .into_remainder()
-        .iter_mut()
-        .zip(s.remainder())
-        .enumerate()
-    {
+    for (i, (db, sb)) in d.into_remainder().iter_mut().zip(s.remainder()).enumerate() {
         *db = sb ^ key[i % 4];
     }
 }

@@ -20,3 +20,6 @@ pub use config::Config;
 pub use connection::Connection;
 pub use entropy::{Entropy, FixedEntropy, SystemEntropy};
 pub use handshake::{ClientRequest, Response};
+
+#[cfg(test)]
+mod tests;
