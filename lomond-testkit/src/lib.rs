@@ -1,1 +1,15 @@
+//! Test servers for lomond, on loopback.
+//!
+//! - [`EchoServer`]: a WebSocket echo server driven by lomond's own protocol
+//!   core in the server role, one thread per connection.
+//! - [`ScriptServer`]: hands each accepted raw TCP stream to a closure, so a
+//!   test can send exact (and hostile) bytes; [`upgrade`] completes a valid
+//!   handshake first when the test wants one.
+//!
+//! Every server binds 127.0.0.1 on a free port and stops when dropped.
 
+mod echo;
+mod script;
+
+pub use echo::EchoServer;
+pub use script::{read_frame, read_request, upgrade, ScriptServer};

@@ -35,9 +35,11 @@ pub mod proto;
 pub mod transport;
 mod utf8_bytes;
 
+pub use blocking::{Sender, WebSocket};
 pub use error::{ConnectError, HandshakeError, ProtocolError, SendError};
 pub use event::{DisconnectReason, Event};
 
 pub use bytes::Bytes;
+pub use options::Options;
 pub use proto::Config;
 pub use utf8_bytes::Utf8Bytes;

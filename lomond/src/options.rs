@@ -1,1 +1,157 @@
-//! x
+//! [`Options`]: everything a driver needs to open one connection, shared by
+//! every driver so that they cannot disagree on defaults.
+
+use crate::error::ConnectError;
+use crate::proto::{ClientRequest, Config};
+use std::time::Duration;
+
+/// The default `User-Agent`.
+pub const USER_AGENT: &str = concat!("lomond-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Connection options: handshake contents, protocol [`Config`], and the
+/// driver's own timeouts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Protocol limits and timers.
+    pub config: Config,
+    /// Subprotocols to offer, in order of preference.
+    pub protocols: Vec<String>,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+    /// `Origin` header.
+    pub origin: Option<String>,
+    /// `User-Agent` header (default `lomond-rs/VERSION`; `None` sends none).
+    pub user_agent: Option<String>,
+    /// Limit on DNS plus TCP connect (default 30 s).
+    pub connect_timeout: Option<Duration>,
+    /// Limit on a socket write making no progress (default 30 s).
+    pub write_timeout: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: Config::default(),
+            protocols: Vec::new(),
+            headers: Vec::new(),
+            origin: None,
+            user_agent: Some(USER_AGENT.to_owned()),
+            connect_timeout: Some(Duration::from_secs(30)),
+            write_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Where to connect and what to ask for, from a URL and [`Options`].
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Host name or address literal (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// `wss` (TLS).
+    pub secure: bool,
+    /// The upgrade request.
+    pub request: ClientRequest,
+}
+
+impl Target {
+    /// Parses a `ws://` or `wss://` URL and checks every handshake option, so
+    /// that nothing invalid is found only after connecting.
+    pub fn new(url: &str, options: &Options) -> Result<Target, ConnectError> {
+        let parsed = url::Url::parse(url).map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
+        let (secure, default_port) = match parsed.scheme() {
+            "ws" => (false, 80),
+            "wss" => (true, 443),
+            other => return Err(ConnectError::UnsupportedScheme(other.to_owned())),
+        };
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.to_owned(),
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            None => return Err(ConnectError::InvalidUrl(format!("{url}: no host"))),
+        };
+        if parsed.fragment().is_some() {
+            return Err(ConnectError::InvalidUrl(format!(
+                "{url}: WebSocket URLs have no fragment"
+            )));
+        }
+        let port = parsed.port().unwrap_or(default_port);
+        let host_header = match (parsed.host_str(), parsed.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => unreachable!("host checked above"),
+        };
+        let mut resource = parsed.path().to_owned();
+        if let Some(q) = parsed.query() {
+            resource.push('?');
+            resource.push_str(q);
+        }
+        let request = ClientRequest {
+            host: host_header,
+            resource,
+            origin: options.origin.clone(),
+            protocols: options.protocols.clone(),
+            extensions: Vec::new(),
+            headers: options.headers.clone(),
+            user_agent: options.user_agent.clone(),
+        };
+        request.validate().map_err(ConnectError::InvalidOption)?;
+        Ok(Target {
+            host,
+            port,
+            secure,
+            request,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let o = Options::default();
+        let t = Target::new("ws://example.com/chat?x=1", &o).unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.secure),
+            ("example.com", 80, false)
+        );
+        assert_eq!(t.request.host, "example.com");
+        assert_eq!(t.request.resource, "/chat?x=1");
+        let t = Target::new("wss://example.com:8443", &o).unwrap();
+        assert_eq!((t.port, t.secure), (8443, true));
+        assert_eq!(t.request.host, "example.com:8443");
+        assert_eq!(t.request.resource, "/");
+        let t = Target::new("ws://[::1]:9001/", &o).unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.request.host.as_str()),
+            ("::1", "[::1]:9001")
+        );
+        // A default port given explicitly is left out of Host.
+        let t = Target::new("ws://h:80/", &o).unwrap();
+        assert_eq!(t.request.host, "h");
+        assert!(matches!(
+            Target::new("http://h/", &o),
+            Err(ConnectError::UnsupportedScheme(s)) if s == "http"
+        ));
+        assert!(matches!(
+            Target::new("not a url", &o),
+            Err(ConnectError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            Target::new("ws://h/#frag", &o),
+            Err(ConnectError::InvalidUrl(_))
+        ));
+        let bad = Options {
+            headers: vec![("X".into(), "a\r\nb".into())],
+            ..Options::default()
+        };
+        assert!(matches!(
+            Target::new("ws://h/", &bad),
+            Err(ConnectError::InvalidOption(_))
+        ));
+    }
+}

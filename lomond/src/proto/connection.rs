@@ -88,6 +88,11 @@ pub struct Connection {
     close_sent: bool,
     close_received: bool,
     timers: Timers,
+    /// The latest time a driver gave us; decoding done lazily in
+    /// [`poll_event`](Connection::poll_event) happens "at" this time.
+    now: Instant,
+    /// End of stream seen, to act on once the buffered input is decoded.
+    eof: bool,
 }
 
 impl Connection {
@@ -150,6 +155,8 @@ impl Connection {
             close_sent: false,
             close_received: false,
             timers,
+            now,
+            eof: false,
         }
     }
 
@@ -160,8 +167,15 @@ impl Connection {
 
     // ----------------------------------------------------------------- input
 
-    /// Feeds bytes read from the network and decodes all it can.
+    /// Feeds bytes read from the network.
+    ///
+    /// Decoding is lazy: it runs up to the next event here, and further as
+    /// [`poll_event`](Self::poll_event) is called. So every message that
+    /// arrived whole before a protocol error is delivered (and can be
+    /// answered) before the connection fails, and no more is decoded than
+    /// the application has asked for.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        self.now = now;
         match self.phase {
             Phase::Draining { .. } | Phase::Done => return,
             Phase::Open => {
@@ -172,12 +186,24 @@ impl Connection {
             _ => {}
         }
         self.input.extend_from_slice(data);
-        self.process(now);
+        self.process();
     }
 
-    /// The network said end-of-stream.
+    /// The network said end-of-stream. Takes effect once the input before
+    /// it has been decoded.
     pub fn handle_eof(&mut self, now: Instant) {
-        let _ = now;
+        self.now = now;
+        self.eof = true;
+        if self.events.is_empty() {
+            self.process();
+            if self.events.is_empty() {
+                self.eof = false;
+                self.apply_eof();
+            }
+        }
+    }
+
+    fn apply_eof(&mut self) {
         match std::mem::replace(&mut self.phase, Phase::Handshake) {
             Phase::Done => self.phase = Phase::Done,
             Phase::RejectBody {
@@ -198,8 +224,9 @@ impl Connection {
         }
     }
 
-    /// Decodes as far as the buffered input allows.
-    fn process(&mut self, now: Instant) {
+    /// Decodes the buffered input up to the next event.
+    fn process(&mut self) {
+        let now = self.now;
         loop {
             match self.phase {
                 Phase::Handshake => {
@@ -359,7 +386,7 @@ impl Connection {
     }
 
     fn process_frames(&mut self, now: Instant) {
-        while matches!(self.phase, Phase::Open) {
+        while matches!(self.phase, Phase::Open) && self.events.is_empty() {
             match self.read {
                 ReadState::Header => match frame::parse_header(&self.input) {
                     Ok(None) => return,
@@ -541,6 +568,7 @@ impl Connection {
 
     /// Acts on every deadline that has passed by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         let due = |d: Option<Instant>| d.is_some_and(|d| d <= now);
         match std::mem::replace(&mut self.phase, Phase::Handshake) {
             Phase::Done => self.phase = Phase::Done,
@@ -712,8 +740,15 @@ impl Connection {
 
     // ---------------------------------------------------------------- state
 
-    /// The next event, in order.
+    /// The next event, in order, decoding buffered input as needed.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            self.process();
+            if self.events.is_empty() && self.eof {
+                self.eof = false;
+                self.apply_eof();
+            }
+        }
         self.events.pop_front()
     }
 

@@ -65,8 +65,11 @@ fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A frame as written: opcode, FIN, unmasked payload.
+type SentFrame = (OpCode, bool, Vec<u8>);
+
 /// Decodes (and unmasks) every frame a connection has written.
-fn sent_frames(c: &mut Connection) -> Vec<(OpCode, bool, Vec<u8>)> {
+fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
     let mut out = c.poll_transmit().to_vec();
     c.consume_transmit(out.len());
     let mut frames = Vec::new();
@@ -159,7 +162,7 @@ fn reference_stream() -> Vec<u8> {
     s
 }
 
-fn run_chunks(stream: &[u8], chunks: &[usize]) -> (Vec<Event>, Vec<(OpCode, bool, Vec<u8>)>) {
+fn run_chunks(stream: &[u8], chunks: &[usize]) -> (Vec<Event>, Vec<SentFrame>) {
     let now = Instant::now();
     let mut c = new_client(Config::default(), now);
     let _ = sent_frames_after_request(&mut c);
@@ -170,8 +173,9 @@ fn run_chunks(stream: &[u8], chunks: &[usize]) -> (Vec<Event>, Vec<(OpCode, bool
     }
     c.handle_input(&stream[pos..], now);
     c.handle_eof(now);
-    let out = sent_frames(&mut c);
-    (events(&mut c), out)
+    // Decoding is lazy: take the events first, then what they caused.
+    let evs = events(&mut c);
+    (evs, sent_frames(&mut c))
 }
 
 fn sent_frames_after_request(c: &mut Connection) -> usize {
@@ -797,4 +801,27 @@ fn server_answers_a_bad_request_with_400() {
         names(&events(&mut server)),
         ["rejected:MissingUpgrade", "disconnected:rejected:false"]
     );
+}
+
+#[test]
+fn messages_before_an_error_are_delivered_and_can_be_answered() {
+    // Autobahn 3.2: a good message, a bad frame and a ping in one read. The
+    // good message is delivered before the failure, and the echo the
+    // application sends in response goes out before the Close.
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut input = frame(OpCode::Text, true, b"Hello, world!");
+    let mut bad = frame(OpCode::Text, true, b"x");
+    bad[0] |= 0x20;
+    input.extend(bad);
+    input.extend(frame(OpCode::Ping, true, b""));
+    c.handle_input(&input, now);
+    let first = c.poll_event();
+    assert!(matches!(&first, Some(Event::Text(t)) if t == "Hello, world!"));
+    c.send_text("Hello, world!").unwrap();
+    assert_eq!(names(&events(&mut c)), ["error:ReservedBits(2)"]);
+    let out = sent_frames(&mut c);
+    assert_eq!(out[0], (OpCode::Text, true, b"Hello, world!".to_vec()));
+    assert_eq!(out[1].0, OpCode::Close);
+    assert_eq!(out.len(), 2, "no pong for the ping after the bad frame");
 }

@@ -1,1 +1,3 @@
-//! x
+//! Byte streams to the server: TCP now; TLS and proxy tunnels stack here.
+
+pub mod tcp;

@@ -1,0 +1,193 @@
+//! [`Events`]: the blocking driver loop, as an iterator.
+
+use super::sender::Slot;
+use super::shared::Shared;
+use crate::event::Event;
+use crate::options::{Options, Target};
+use crate::proto::Connection;
+use crate::transport::tcp;
+use std::io::{self, Read};
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Size of the reused read buffer.
+const READ_BUFFER: usize = 64 << 10;
+
+enum State {
+    Start,
+    Connect,
+    Run(Arc<Shared>),
+    Done,
+}
+
+/// The events of one connection, in order; iterating drives the connection.
+///
+/// Each call to `next` blocks until there is an event: it reads from the
+/// socket, waiting no longer than the connection's next timer, and moves the
+/// bytes through the protocol core. The last event is `ConnectFail` or
+/// `Disconnected`, after which `next` returns `None`.
+pub struct Events {
+    url: String,
+    options: Options,
+    slot: Arc<Slot>,
+    state: State,
+    read_buf: Vec<u8>,
+}
+
+impl Events {
+    pub(crate) fn new(url: String, options: Options, slot: Arc<Slot>) -> Events {
+        Events {
+            url,
+            options,
+            slot,
+            state: State::Start,
+            read_buf: Vec::new(),
+        }
+    }
+
+    fn connect(&self) -> Result<(Arc<Shared>, Event), Event> {
+        let fail = |error| Event::ConnectFail { error };
+        let target = Target::new(&self.url, &self.options).map_err(fail)?;
+        if target.secure {
+            return Err(fail(crate::error::ConnectError::UnsupportedScheme(
+                "wss (TLS is not built into this version)".into(),
+            )));
+        }
+        let core = Connection::client(target.request, self.options.config.clone(), Instant::now())
+            .map_err(fail)?;
+        let (stream, addr) =
+            tcp::connect(&target.host, target.port, self.options.connect_timeout).map_err(fail)?;
+        let _ = stream.set_write_timeout(self.options.write_timeout);
+        let shared = Arc::new(Shared::new(core, stream));
+        Ok((
+            shared,
+            Event::Connected {
+                url: self.url.clone(),
+                addr,
+            },
+        ))
+    }
+
+    /// Waits for input or the next deadline and feeds what happened to the core.
+    fn step(&mut self, shared: &Shared) {
+        if let Some(e) = shared.take_write_error() {
+            shared.core().handle_io_error(e);
+            return;
+        }
+        let now = Instant::now();
+        let deadline = shared.core().next_deadline();
+        let timeout = match deadline {
+            Some(d) if d <= now => {
+                shared.core().handle_timeout(now);
+                return;
+            }
+            // A zero timeout means "block forever" to the OS: keep it positive.
+            Some(d) => Some((d - now).max(Duration::from_millis(1))),
+            None => None,
+        };
+        let stream = shared.stream();
+        if let Err(e) = stream.set_read_timeout(timeout) {
+            shared.core().handle_io_error(e);
+            return;
+        }
+        if self.read_buf.len() < READ_BUFFER {
+            self.read_buf.resize(READ_BUFFER, 0);
+        }
+        let result = (&*stream).read(&mut self.read_buf);
+        let now = Instant::now();
+        let mut core = shared.core();
+        match result {
+            Ok(0) => core.handle_eof(now),
+            Ok(n) => core.handle_input(&self.read_buf[..n], now),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                core.handle_timeout(now)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                drop(core);
+                // A write failure shuts the socket down; report that cause.
+                let e = shared.take_write_error().unwrap_or(e);
+                shared.core().handle_io_error(e);
+            }
+        }
+    }
+
+    fn finish(&mut self, shared: &Shared) {
+        let _ = shared.flush(false);
+        let _ = shared.stream().shutdown(Shutdown::Both);
+        self.slot.set(None);
+        self.state = State::Done;
+        self.read_buf = Vec::new();
+    }
+}
+
+impl Iterator for Events {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        loop {
+            match &self.state {
+                State::Start => {
+                    self.state = State::Connect;
+                    return Some(Event::Connecting {
+                        url: self.url.clone(),
+                    });
+                }
+                State::Connect => match self.connect() {
+                    Ok((shared, event)) => {
+                        // Write the upgrade request; a failure surfaces as
+                        // the first step's error.
+                        let _ = shared.flush(true);
+                        self.slot.set(Some(shared.clone()));
+                        self.state = State::Run(shared);
+                        return Some(event);
+                    }
+                    Err(event) => {
+                        self.state = State::Done;
+                        return Some(event);
+                    }
+                },
+                State::Run(shared) => {
+                    let shared = shared.clone();
+                    let event = shared.core().poll_event();
+                    if let Some(event) = event {
+                        return Some(event);
+                    }
+                    // Decoding may have queued pongs or a Close: write them
+                    // before blocking on the next read.
+                    let _ = shared.flush(false);
+                    if shared.core().is_done() {
+                        self.finish(&shared);
+                        continue;
+                    }
+                    self.step(&shared);
+                }
+                State::Done => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Events {
+    /// Dropping mid-connection says goodbye with a Close (1001, going away)
+    /// when the connection is open, then closes the socket.
+    fn drop(&mut self) {
+        if let State::Run(shared) = &self.state {
+            let shared = shared.clone();
+            let closed = shared
+                .core()
+                .close(1001, "going away", Instant::now())
+                .is_ok();
+            if closed {
+                let _ = shared.flush(false);
+            }
+            self.finish(&shared);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! [`Sender`]: sends on a WebSocket from any thread while another iterates it.
+
+use super::shared::{lock, Shared};
+use crate::error::SendError;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Points at the current connection, if any; a [`Sender`] made before the
+/// connection exists (or across reconnections) follows it here.
+#[derive(Default)]
+pub(crate) struct Slot(Mutex<Option<Arc<Shared>>>);
+
+impl Slot {
+    pub(crate) fn set(&self, shared: Option<Arc<Shared>>) {
+        *lock(&self.0) = shared;
+    }
+
+    fn get(&self) -> Option<Arc<Shared>> {
+        lock(&self.0).clone()
+    }
+}
+
+/// A cloneable handle for sending on a [`WebSocket`](super::WebSocket) from
+/// any thread. Each call encodes the frame and writes it before returning,
+/// so a peer that reads slowly slows the sender down instead of growing a
+/// buffer.
+#[derive(Clone)]
+pub struct Sender {
+    pub(crate) slot: Arc<Slot>,
+}
+
+impl Sender {
+    fn with_shared(
+        &self,
+        op: impl FnOnce(&mut crate::proto::Connection) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        match self.slot.get() {
+            Some(shared) => shared.send(op),
+            None => Err(SendError::NotReady),
+        }
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.with_shared(|c| c.send_text(text))
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&self, data: &[u8]) -> Result<(), SendError> {
+        self.with_shared(|c| c.send_binary(data))
+    }
+
+    /// Sends a ping (payload at most 125 bytes).
+    pub fn ping(&self, payload: &[u8]) -> Result<(), SendError> {
+        self.with_shared(|c| c.ping(payload))
+    }
+
+    /// Sends a pong, e.g. when automatic pongs are off.
+    pub fn pong(&self, payload: &[u8]) -> Result<(), SendError> {
+        self.with_shared(|c| c.pong(payload))
+    }
+
+    /// Starts the close handshake. The event iterator then yields `Closed`
+    /// and `Disconnected` as the server answers (or the close timeout ends it).
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
+        self.with_shared(|c| c.close(code, reason, Instant::now()))
+    }
+
+    /// Whether the WebSocket is open for sending right now.
+    pub fn is_open(&self) -> bool {
+        self.slot.get().is_some_and(|s| s.core().is_open())
+    }
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
