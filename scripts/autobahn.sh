@@ -54,5 +54,12 @@ for ex in "${examples[@]}"; do
   "$root/target/release/examples/$ex" "ws://127.0.0.1:$port" "$agent"
   echo "[autobahn] $ex took $(( $(date +%s) - start )) s" >&2
   python3 "$shared/summarize.py" "$out/reports/index.json" --agent "$agent" || status=1
+  python3 - "$out/reports/index.json" "$agent" <<'PY'
+import json, sys
+cases = json.load(open(sys.argv[1])).get(sys.argv[2], {})
+good = {"OK", "INFORMATIONAL"}
+ok = sum(1 for c in cases.values() if c["behavior"] in good and c["behaviorClose"] in good)
+print(f"autobahn: {ok} passed, {len(cases) - ok} failed")
+PY
 done
 exit $status

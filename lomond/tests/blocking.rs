@@ -1,0 +1,404 @@
+//! The blocking client against real servers on loopback: lomond's own echo
+//! server, and scripted servers that send exact bytes.
+
+use lomond::proto::frame::OpCode;
+use lomond::{DisconnectReason, Event, HandshakeError, ProtocolError, SendError, WebSocket};
+use lomond_testkit::{read_frame, read_request, upgrade, EchoServer, ScriptServer};
+use std::io::Write;
+use std::net::TcpListener;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A WebSocket with short timers so that no test can hang for long.
+fn ws(url: &str) -> WebSocket {
+    WebSocket::new(url)
+        .unwrap()
+        .ping_rate(None)
+        .poll(None)
+        .close_timeout(Some(Duration::from_secs(5)))
+        .handshake_timeout(Some(Duration::from_secs(5)))
+        .connect_timeout(Some(Duration::from_secs(5)))
+}
+
+fn names(events: &[Event]) -> Vec<&'static str> {
+    events.iter().map(Event::name).collect()
+}
+
+#[test]
+fn a_normal_session_in_order() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url()).protocol("chat");
+    let sender = ws.sender();
+    assert_eq!(sender.send_text("too early"), Err(SendError::NotReady));
+    let mut events = Vec::new();
+    for event in ws {
+        match &event {
+            Event::Ready { protocol, .. } => {
+                assert_eq!(protocol.as_deref(), Some("chat"));
+                sender.send_text("hello").unwrap();
+                sender.send_binary(&[1, 2, 3]).unwrap();
+                sender.ping(b"p").unwrap();
+            }
+            Event::Pong(_) => sender.close(1000, "bye").unwrap(),
+            _ => {}
+        }
+        events.push(event);
+    }
+    assert_eq!(
+        names(&events),
+        [
+            "connecting",
+            "connected",
+            "ready",
+            "text",
+            "binary",
+            "pong",
+            "closed",
+            "disconnected"
+        ]
+    );
+    assert!(matches!(&events[3], Event::Text(t) if t == "hello"));
+    assert!(matches!(&events[4], Event::Binary(b) if b[..] == [1, 2, 3]));
+    assert!(matches!(
+        &events[6],
+        Event::Closed { code: Some(1000), .. }
+    ));
+    assert!(matches!(
+        &events[7],
+        Event::Disconnected {
+            reason: DisconnectReason::Closed,
+            graceful: true
+        }
+    ));
+    assert!(!sender.is_open());
+}
+
+#[test]
+fn server_initiated_close() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url());
+    let sender = ws.sender();
+    let mut events = Vec::new();
+    for event in ws {
+        if let Event::Ready { .. } = event {
+            sender.send_text("close:4001").unwrap();
+        }
+        events.push(event);
+    }
+    assert_eq!(
+        names(&events),
+        [
+            "connecting",
+            "connected",
+            "ready",
+            "closing",
+            "closed",
+            "disconnected"
+        ]
+    );
+    assert!(matches!(
+        &events[3],
+        Event::Closing { code: Some(4001), reason } if reason == "requested"
+    ));
+    assert!(matches!(
+        events[5],
+        Event::Disconnected { graceful: true, .. }
+    ));
+}
+
+#[test]
+fn connect_fail_ends_the_stream() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let events: Vec<Event> = ws(&format!("ws://127.0.0.1:{port}/")).into_iter().collect();
+    assert_eq!(names(&events), ["connecting", "connect_fail"]);
+    assert!(matches!(
+        &events[1],
+        Event::ConnectFail {
+            error: lomond::ConnectError::Connect { .. }
+        }
+    ));
+}
+
+#[test]
+fn invalid_urls_fail_early() {
+    assert!(matches!(
+        WebSocket::new("http://x/"),
+        Err(lomond::ConnectError::UnsupportedScheme(_))
+    ));
+    let bad = ws("ws://127.0.0.1:1/").header("Bad\r\nName", "x");
+    let events: Vec<Event> = bad.into_iter().collect();
+    assert!(matches!(
+        &events[1],
+        Event::ConnectFail {
+            error: lomond::ConnectError::InvalidOption(_)
+        }
+    ));
+}
+
+#[test]
+fn rejected_with_status_and_body() {
+    let server = ScriptServer::start(1, |mut s| {
+        read_request(&mut s)?;
+        s.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\nWWW-Authenticate: Basic\r\n\r\nlog in first")
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url()).into_iter().collect();
+    server.join();
+    assert_eq!(
+        names(&events),
+        ["connecting", "connected", "rejected", "disconnected"]
+    );
+    match &events[2] {
+        Event::Rejected {
+            error: HandshakeError::Status { status: 401 },
+            response: Some(r),
+        } => {
+            assert_eq!(r.header("www-authenticate"), Some("Basic"));
+            assert_eq!(&r.body[..], b"log in first");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rejected_for_a_wrong_accept_key() {
+    let server = ScriptServer::start(1, |mut s| {
+        read_request(&mut s)?;
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: dGhpcyBpcyBub3QgaXQ=\r\n\r\n")
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url()).into_iter().collect();
+    server.join();
+    assert!(matches!(
+        &events[2],
+        Event::Rejected {
+            error: HandshakeError::AcceptMismatch,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn handshake_timeout() {
+    let server = ScriptServer::start(1, |mut s| {
+        read_request(&mut s)?;
+        thread::sleep(Duration::from_millis(1500));
+        Ok(())
+    })
+    .unwrap();
+    let start = Instant::now();
+    let events: Vec<Event> = ws(&server.url())
+        .handshake_timeout(Some(Duration::from_millis(300)))
+        .into_iter()
+        .collect();
+    assert!(start.elapsed() < Duration::from_millis(1400));
+    assert!(matches!(
+        events.last(),
+        Some(Event::Disconnected {
+            reason: DisconnectReason::HandshakeTimeout,
+            graceful: false
+        })
+    ));
+    server.join();
+}
+
+#[test]
+fn unresponsive_server_is_detected() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        // Read the client's pings, never answer.
+        let _ = read_frame(&mut s);
+        thread::sleep(Duration::from_millis(1500));
+        Ok(())
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url())
+        .ping_rate(Some(Duration::from_millis(100)))
+        .ping_timeout(Some(Duration::from_millis(400)))
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names(&events)[2..],
+        ["ready", "unresponsive", "disconnected"]
+    );
+    server.join();
+}
+
+#[test]
+fn polls_while_idle() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url()).poll(Some(Duration::from_millis(50)));
+    let sender = ws.sender();
+    let mut polls = 0;
+    for event in ws {
+        if let Event::Poll = event {
+            polls += 1;
+            if polls == 3 {
+                sender.close(1000, "").unwrap();
+            }
+        }
+    }
+    assert_eq!(polls, 3);
+}
+
+#[test]
+fn sending_from_another_thread_while_receiving() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url());
+    let sender = ws.sender();
+    let mut received = 0;
+    let mut writer = None;
+    for event in ws {
+        match event {
+            Event::Ready { .. } => {
+                let s = sender.clone();
+                writer = Some(thread::spawn(move || {
+                    for i in 0..500 {
+                        s.send_text(&format!("message {i}")).unwrap();
+                        s.send_binary(&vec![i as u8; i * 100]).unwrap();
+                    }
+                }));
+            }
+            Event::Text(t) => {
+                assert_eq!(t, format!("message {}", received / 2).as_str());
+                received += 1;
+            }
+            Event::Binary(b) => {
+                assert_eq!(b.len(), (received / 2) * 100);
+                received += 1;
+                if received == 1000 {
+                    sender.close(1000, "all back").unwrap();
+                }
+            }
+            Event::Disconnected { graceful, .. } => assert!(graceful),
+            _ => {}
+        }
+    }
+    writer.unwrap().join().unwrap();
+    assert_eq!(received, 1000);
+}
+
+#[test]
+fn protocol_error_sends_the_close_code_and_waits_for_the_server() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        s.write_all(&[0x81, 0x02, b'o', b'k', 0x83, 0x00])?;
+        let (op, payload) = read_frame(&mut s)?;
+        assert_eq!(op, OpCode::Close);
+        assert_eq!(payload[..2], 1002u16.to_be_bytes());
+        s.write_all(&[0x88, 0x02, 0x03, 0xea])
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url()).into_iter().collect();
+    server.join();
+    assert_eq!(
+        names(&events)[2..],
+        ["ready", "text", "protocol_error", "disconnected"]
+    );
+    assert!(matches!(
+        &events[4],
+        Event::ProtocolError {
+            error: ProtocolError::ReservedOpCode(3)
+        }
+    ));
+    assert!(matches!(
+        &events[5],
+        Event::Disconnected {
+            reason: DisconnectReason::ProtocolError(_),
+            graceful: false
+        }
+    ));
+}
+
+#[test]
+fn a_huge_frame_header_is_refused_with_1009() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        s.write_all(&[0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])?;
+        let (op, payload) = read_frame(&mut s)?;
+        assert_eq!((op, &payload[..2]), (OpCode::Close, &1009u16.to_be_bytes()[..]));
+        Ok(())
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url()).into_iter().collect();
+    server.join();
+    assert!(matches!(
+        &events[3],
+        Event::ProtocolError {
+            error: ProtocolError::FrameTooLarge { .. }
+        }
+    ));
+}
+
+#[test]
+fn a_stream_dribbled_byte_by_byte() {
+    let server = ScriptServer::start(1, |mut s| {
+        let req = read_request(&mut s)?;
+        let key = req.headers["sec-websocket-key"].to_str().unwrap().to_owned();
+        let mut bytes = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            lomond::proto::handshake::accept_key(&key)
+        )
+        .into_bytes();
+        bytes.extend_from_slice(&[0x01, 0x03, b'a', 0xc3, 0xa9, 0x89, 0x00, 0x80, 0x01, b'!']);
+        bytes.extend_from_slice(&[0x88, 0x02, 0x03, 0xe8]);
+        for b in bytes {
+            s.write_all(&[b])?;
+            s.flush()?;
+            thread::sleep(Duration::from_micros(200));
+        }
+        let _ = read_frame(&mut s);
+        let _ = read_frame(&mut s);
+        Ok(())
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url()).into_iter().collect();
+    server.join();
+    assert_eq!(
+        names(&events)[2..],
+        ["ready", "ping", "text", "closing", "closed", "disconnected"]
+    );
+    assert!(matches!(&events[4], Event::Text(t) if t == "aé!"));
+}
+
+#[test]
+fn dropping_mid_connection_says_going_away() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        let (op, payload) = read_frame(&mut s)?;
+        assert_eq!(op, OpCode::Close);
+        assert_eq!(payload[..2], 1001u16.to_be_bytes());
+        Ok(())
+    })
+    .unwrap();
+    let mut events = ws(&server.url()).into_iter();
+    while let Some(e) = events.next() {
+        if let Event::Ready { .. } = e {
+            break;
+        }
+    }
+    drop(events);
+    server.join();
+}
+
+#[test]
+fn connection_lost_without_close() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        s.write_all(&[0x81, 0x01, b'x'])
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url()).into_iter().collect();
+    server.join();
+    assert_eq!(names(&events)[2..], ["ready", "text", "disconnected"]);
+    assert!(matches!(
+        events.last(),
+        Some(Event::Disconnected {
+            reason: DisconnectReason::ConnectionLost,
+            graceful: false
+        })
+    ));
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every check and test of the project, as CI runs it:
+#   formatting, clippy (warnings are errors), unit and integration tests,
+#   and the Autobahn|Testsuite conformance run of the clients (cases 1-10).
+# Installs what it needs (the Autobahn suite, from ../shared/autobahn).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all -- --check
+else
+  echo "[test-all] rustfmt not installed: format check skipped" >&2
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --workspace --all-targets -- -D warnings
+else
+  echo "[test-all] clippy not installed: lint skipped" >&2
+fi
+cargo test --workspace
+bash scripts/autobahn.sh
