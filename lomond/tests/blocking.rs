@@ -61,7 +61,10 @@ fn a_normal_session_in_order() {
     assert!(matches!(&events[4], Event::Binary(b) if b[..] == [1, 2, 3]));
     assert!(matches!(
         &events[6],
-        Event::Closed { code: Some(1000), .. }
+        Event::Closed {
+            code: Some(1000),
+            ..
+        }
     ));
     assert!(matches!(
         &events[7],
@@ -319,7 +322,10 @@ fn a_huge_frame_header_is_refused_with_1009() {
         upgrade(&mut s, "")?;
         s.write_all(&[0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])?;
         let (op, payload) = read_frame(&mut s)?;
-        assert_eq!((op, &payload[..2]), (OpCode::Close, &1009u16.to_be_bytes()[..]));
+        assert_eq!(
+            (op, &payload[..2]),
+            (OpCode::Close, &1009u16.to_be_bytes()[..])
+        );
         Ok(())
     })
     .unwrap();
