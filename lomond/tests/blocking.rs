@@ -381,7 +381,7 @@ fn dropping_mid_connection_says_going_away() {
     })
     .unwrap();
     let mut events = ws(&server.url()).into_iter();
-    while let Some(e) = events.next() {
+    for e in events.by_ref() {
         if let Event::Ready { .. } = e {
             break;
         }
