@@ -7,7 +7,7 @@ use lomond_testkit::{read_frame, read_request, upgrade, EchoServer, ScriptServer
 use std::io::Write;
 use std::net::TcpListener;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A WebSocket with short timers so that no test can hang for long.
 fn ws(url: &str) -> WebSocket {
@@ -192,12 +192,11 @@ fn handshake_timeout() {
         Ok(())
     })
     .unwrap();
-    let start = Instant::now();
+    // The reason proves the timer fired, not the server's close after 1.5 s.
     let events: Vec<Event> = ws(&server.url())
         .handshake_timeout(Some(Duration::from_millis(300)))
         .into_iter()
         .collect();
-    assert!(start.elapsed() < Duration::from_millis(1400));
     assert!(matches!(
         events.last(),
         Some(Event::Disconnected {

@@ -2,33 +2,22 @@
 
 use crate::error::ConnectError;
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
 use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// Resolves `host` and connects to the first address that answers, all
-/// within `timeout` (DNS resolution itself is the system resolver's and is
-/// not interrupted). Nagle is turned off: WebSocket frames are small writes
-/// that should go out at once.
+/// within `timeout`, DNS included. Nagle is turned off: WebSocket frames are
+/// small writes that should go out at once.
 pub fn connect(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
 ) -> Result<(TcpStream, SocketAddr), ConnectError> {
     let start = Instant::now();
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| ConnectError::Resolve {
-            host: host.to_owned(),
-            source: Arc::new(e),
-        })?
-        .collect();
-    if addrs.is_empty() {
-        return Err(ConnectError::Resolve {
-            host: host.to_owned(),
-            source: Arc::new(io::Error::new(io::ErrorKind::NotFound, "no addresses")),
-        });
-    }
+    let addrs = resolve(host, port, timeout)?;
     let mut last = None;
     for addr in addrs {
         let attempt = match timeout {
@@ -65,6 +54,45 @@ pub fn connect(
     })
 }
 
+/// Looks `host` up. The system resolver can block far longer than any
+/// sensible connect timeout, so with a timeout it runs on a helper thread
+/// that is abandoned (and ends on its own) if the answer comes too late.
+fn resolve(
+    host: &str,
+    port: u16,
+    timeout: Option<Duration>,
+) -> Result<Vec<SocketAddr>, ConnectError> {
+    let fail = |e: io::Error| ConnectError::Resolve {
+        host: host.to_owned(),
+        source: Arc::new(e),
+    };
+    let addrs: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
+        vec![SocketAddr::new(ip, port)]
+    } else if let Some(t) = timeout {
+        let (tx, rx) = mpsc::channel();
+        let name = host.to_owned();
+        thread::Builder::new()
+            .name("lomond-dns".into())
+            .spawn(move || {
+                let _ = tx.send((name.as_str(), port).to_socket_addrs().map(Vec::from_iter));
+            })
+            .map_err(fail)?;
+        match rx.recv_timeout(t) {
+            Ok(result) => result.map_err(fail)?,
+            Err(_) => return Err(ConnectError::Timeout(t)),
+        }
+    } else {
+        (host, port).to_socket_addrs().map_err(fail)?.collect()
+    };
+    if addrs.is_empty() {
+        return Err(fail(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no addresses",
+        )));
+    }
+    Ok(addrs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +113,43 @@ mod tests {
             connect("no-such-host.invalid", 80, None),
             Err(ConnectError::Resolve { .. })
         ));
+        assert!(matches!(
+            connect("no-such-host.invalid", 80, Some(Duration::from_secs(30))),
+            Err(ConnectError::Resolve { .. })
+        ));
+    }
+
+    #[test]
+    fn connect_times_out_when_the_server_never_answers() {
+        // A listener whose accept queue is full drops further SYNs, so a
+        // connect to it hangs: the loopback stand-in for a dead network.
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        socket.listen(0).unwrap();
+        let addr = socket.local_addr().unwrap().as_socket().unwrap();
+        let mut fillers = Vec::new();
+        let timeout = Duration::from_millis(300);
+        for _ in 0..8 {
+            let start = Instant::now();
+            match connect("127.0.0.1", addr.port(), Some(timeout)) {
+                Ok((s, _)) => fillers.push(s),
+                Err(ConnectError::Timeout(t)) => {
+                    assert_eq!(t, timeout);
+                    let took = start.elapsed();
+                    // Only "it ended, and not early": without the timeout, SYN retries
+                    // would go on for minutes.
+                    assert!(
+                        took >= timeout && took < Duration::from_secs(20),
+                        "{took:?}"
+                    );
+                    return;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("the accept queue never filled");
     }
 }
