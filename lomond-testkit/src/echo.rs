@@ -83,25 +83,35 @@ impl Drop for EchoServer {
     }
 }
 
-fn serve(mut stream: TcpStream, stop: &AtomicBool) -> io::Result<()> {
-    stream.set_nodelay(true)?;
+/// The echo server's answer to one event (shared by both echo servers).
+pub(crate) fn respond(conn: &mut Connection, event: Event) {
+    let result = match event {
+        Event::Text(t) => match t.strip_prefix("close:").and_then(|c| c.parse().ok()) {
+            Some(code) => conn.close(code, "requested", Instant::now()),
+            None => conn.send_text(&t),
+        },
+        Event::Binary(b) => conn.send_binary(&b),
+        _ => Ok(()),
+    };
+    // Sends fail only once closing; then there is nothing left to echo.
+    let _ = result;
+}
+
+/// Protocol settings of the echo servers: no pings or polls of their own.
+pub(crate) fn server_config() -> Config {
     let mut config = Config::default();
     config.ping_rate = None;
     config.poll = None;
-    let mut conn = Connection::server(vec!["chat".into()], config, Instant::now());
+    config
+}
+
+fn serve(mut stream: TcpStream, stop: &AtomicBool) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut conn = Connection::server(vec!["chat".into()], server_config(), Instant::now());
     let mut buf = vec![0u8; 64 << 10];
     loop {
         while let Some(event) = conn.poll_event() {
-            let result = match event {
-                Event::Text(t) => match t.strip_prefix("close:").and_then(|c| c.parse().ok()) {
-                    Some(code) => conn.close(code, "requested", Instant::now()),
-                    None => conn.send_text(&t),
-                },
-                Event::Binary(b) => conn.send_binary(&b),
-                _ => Ok(()),
-            };
-            // Sends fail only once closing; then there is nothing to echo.
-            let _ = result;
+            respond(&mut conn, event);
         }
         let out = conn.poll_transmit();
         if !out.is_empty() {

@@ -2,14 +2,19 @@
 //!
 //! - [`EchoServer`]: a WebSocket echo server driven by lomond's own protocol
 //!   core in the server role, one thread per connection.
+//! - [`AsyncEchoServer`]: the same on tokio, for tests with many connections.
 //! - [`ScriptServer`]: hands each accepted raw TCP stream to a closure, so a
 //!   test can send exact (and hostile) bytes; [`upgrade`] completes a valid
 //!   handshake first when the test wants one.
 //!
 //! Every server binds 127.0.0.1 on a free port and stops when dropped.
 
+#![warn(missing_docs)]
+
+mod async_echo;
 mod echo;
 mod script;
 
+pub use async_echo::AsyncEchoServer;
 pub use echo::EchoServer;
 pub use script::{read_frame, read_request, upgrade, ScriptServer};

@@ -32,12 +32,17 @@ pub mod error;
 pub mod event;
 pub mod options;
 pub mod proto;
+mod slot;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod transport;
 mod utf8_bytes;
+mod websocket;
 
-pub use blocking::{Sender, WebSocket};
-pub use error::{ConnectError, HandshakeError, ProtocolError, SendError};
+pub use blocking::Sender;
+pub use error::{ConnectError, Error, HandshakeError, ProtocolError, SendError};
 pub use event::{DisconnectReason, Event};
+pub use websocket::WebSocket;
 
 pub use bytes::Bytes;
 pub use options::Options;

@@ -121,7 +121,7 @@ impl Events {
     fn finish(&mut self, shared: &Shared) {
         let _ = shared.flush(false);
         let _ = shared.stream().shutdown(Shutdown::Both);
-        self.slot.set(None);
+        self.slot.end();
         self.state = State::Done;
         self.read_buf = Vec::new();
     }
@@ -144,11 +144,12 @@ impl Iterator for Events {
                         // Write the upgrade request; a failure surfaces as
                         // the first step's error.
                         let _ = shared.flush(true);
-                        self.slot.set(Some(shared.clone()));
+                        self.slot.set(shared.clone());
                         self.state = State::Run(shared);
                         return Some(event);
                     }
                     Err(event) => {
+                        self.slot.end();
                         self.state = State::Done;
                         return Some(event);
                     }

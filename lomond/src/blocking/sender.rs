@@ -1,24 +1,12 @@
 //! [`Sender`]: sends on a WebSocket from any thread while another iterates it.
 
-use super::shared::{lock, Shared};
+use super::shared::Shared;
 use crate::error::SendError;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Points at the current connection, if any; a [`Sender`] made before the
-/// connection exists (or across reconnections) follows it here.
-#[derive(Default)]
-pub(crate) struct Slot(Mutex<Option<Arc<Shared>>>);
-
-impl Slot {
-    pub(crate) fn set(&self, shared: Option<Arc<Shared>>) {
-        *lock(&self.0) = shared;
-    }
-
-    fn get(&self) -> Option<Arc<Shared>> {
-        lock(&self.0).clone()
-    }
-}
+/// Where blocking senders find the live connection.
+pub(crate) type Slot = crate::slot::Slot<Shared>;
 
 /// A cloneable handle for sending on a [`WebSocket`](super::WebSocket) from
 /// any thread. Each call encodes the frame and writes it before returning,
@@ -34,10 +22,7 @@ impl Sender {
         &self,
         op: impl FnOnce(&mut crate::proto::Connection) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
-        match self.slot.get() {
-            Some(shared) => shared.send(op),
-            None => Err(SendError::NotReady),
-        }
+        self.slot.get()?.send(op)
     }
 
     /// Sends a text message.
@@ -68,7 +53,7 @@ impl Sender {
 
     /// Whether the WebSocket is open for sending right now.
     pub fn is_open(&self) -> bool {
-        self.slot.get().is_some_and(|s| s.core().is_open())
+        self.slot.get().is_ok_and(|s| s.core().is_open())
     }
 }
 

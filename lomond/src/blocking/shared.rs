@@ -9,6 +9,7 @@
 
 use crate::error::SendError;
 use crate::proto::Connection;
+use crate::slot::lock;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -22,12 +23,6 @@ pub(crate) struct Shared {
     stream: TcpStream,
     /// The first write failure, for the event thread to report.
     write_error: Mutex<Option<io::Error>>,
-}
-
-/// Locks `m`, recovering the data if a thread panicked while holding it:
-/// the core's state stays consistent between calls, so going on is safe.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {

@@ -22,6 +22,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Spare room ensured in the input buffer before each read.
+const READ_RESERVE: usize = 8 << 10;
+
+/// Output capacity an idle connection keeps (larger buffers are freed).
+const IDLE_OUTPUT_KEPT: usize = 1 << 10;
+
 /// Which end of the connection this is.
 enum Role {
     /// Sends masked frames; validates the server's 101 against the request.
@@ -175,9 +181,31 @@ impl Connection {
     /// answered) before the connection fails, and no more is decoded than
     /// the application has asked for.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        if !matches!(self.phase, Phase::Draining { .. } | Phase::Done) {
+            self.input.extend_from_slice(data);
+        }
+        self.input_written(now);
+    }
+
+    /// The input buffer, with at least `READ_RESERVE` bytes of spare
+    /// capacity, for a driver that reads straight into it (saving the copy
+    /// [`handle_input`](Self::handle_input) makes). The driver may only
+    /// append to it, then must call [`input_written`](Self::input_written).
+    pub fn input_buffer(&mut self) -> &mut BytesMut {
+        if self.input.capacity() - self.input.len() < READ_RESERVE {
+            self.input.reserve(READ_RESERVE);
+        }
+        &mut self.input
+    }
+
+    /// Bytes were appended to [`input_buffer`](Self::input_buffer).
+    pub fn input_written(&mut self, now: Instant) {
         self.now = now;
         match self.phase {
-            Phase::Draining { .. } | Phase::Done => return,
+            Phase::Draining { .. } | Phase::Done => {
+                self.input.clear();
+                return;
+            }
             Phase::Open => {
                 if let Some(t) = self.config.ping_timeout {
                     self.timers.unresponsive = Some(now + t);
@@ -185,8 +213,19 @@ impl Connection {
             }
             _ => {}
         }
-        self.input.extend_from_slice(data);
         self.process();
+    }
+
+    /// Frees buffers that hold nothing, so an idle connection costs only its
+    /// state. Call when the network has nothing more to read for now.
+    pub fn shrink_idle_buffers(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+        }
+        if self.pending_output() == 0 && self.output.capacity() > IDLE_OUTPUT_KEPT {
+            self.output = Vec::new();
+            self.output_pos = 0;
+        }
     }
 
     /// The network said end-of-stream. Takes effect once the input before
@@ -214,6 +253,14 @@ impl Connection {
             } => self.finish_reject(error, response, body),
             Phase::Draining { reason } => self.disconnect(reason),
             Phase::Handshake | Phase::Open => self.disconnect(DisconnectReason::ConnectionLost),
+        }
+    }
+
+    /// The application dropped the connection: it ends now, with
+    /// `Disconnected(Dropped)`. Queue a Close first if one should go out.
+    pub fn abandon(&mut self) {
+        if !matches!(self.phase, Phase::Done) {
+            self.disconnect(DisconnectReason::Dropped);
         }
     }
 

@@ -93,6 +93,52 @@ fn resolve(
     Ok(addrs)
 }
 
+/// [`connect`] for tokio: DNS (tokio's resolver pool) and TCP connect, all
+/// within `timeout`.
+#[cfg(feature = "tokio")]
+pub async fn connect_async(
+    host: &str,
+    port: u16,
+    timeout: Option<Duration>,
+) -> Result<(::tokio::net::TcpStream, SocketAddr), ConnectError> {
+    let attempt = async {
+        let fail = |e: io::Error| ConnectError::Resolve {
+            host: host.to_owned(),
+            source: Arc::new(e),
+        };
+        let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => ::tokio::net::lookup_host((host, port))
+                .await
+                .map_err(fail)?
+                .collect(),
+        };
+        let mut last = None;
+        for addr in addrs {
+            match ::tokio::net::TcpStream::connect(addr).await {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    return Ok((stream, addr));
+                }
+                Err(e) => last = Some((addr, e)),
+            }
+        }
+        Err(match last {
+            Some((addr, e)) => ConnectError::Connect {
+                addr: addr.to_string(),
+                source: Arc::new(e),
+            },
+            None => fail(io::Error::new(io::ErrorKind::NotFound, "no addresses")),
+        })
+    };
+    match timeout {
+        Some(t) => ::tokio::time::timeout(t, attempt)
+            .await
+            .unwrap_or(Err(ConnectError::Timeout(t))),
+        None => attempt.await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

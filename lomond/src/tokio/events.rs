@@ -1,0 +1,231 @@
+//! [`EventStream`]: the tokio driver loop, as a `Stream` of events.
+
+use super::sender::{AsyncSender, Slot};
+use super::shared::Shared;
+use crate::error::ConnectError;
+use crate::event::Event;
+use crate::options::{Options, Target};
+use crate::proto::Connection;
+use crate::transport::tcp;
+use futures_core::Stream;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+
+type Connecting =
+    Pin<Box<dyn Future<Output = Result<(Connection, TcpStream, SocketAddr), ConnectError>> + Send>>;
+
+enum State {
+    Start(Box<Options>),
+    Connecting(Connecting),
+    Running(Box<Running>),
+    Done,
+}
+
+/// The events of one connection, as a [`Stream`]; polling drives the
+/// connection.
+///
+/// The stream reads straight into the protocol core's buffer (no copy, and
+/// no buffer kept while idle), writes what the core queues, and sleeps until
+/// the core's next deadline. It ends after `ConnectFail` or `Disconnected`.
+/// Dropping it mid-connection sends a Close (1001, going away) if the socket
+/// takes it at once, and closes the socket.
+pub struct EventStream {
+    url: String,
+    state: State,
+    slot: Arc<Slot>,
+}
+
+/// The time in the core's terms, from tokio's clock (which tests may pause).
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl EventStream {
+    pub(crate) fn new(url: String, options: Options) -> EventStream {
+        EventStream {
+            url,
+            state: State::Start(Box::new(options)),
+            slot: Arc::default(),
+        }
+    }
+
+    /// A cloneable, `Send` handle for sending from any task.
+    pub fn sender(&self) -> AsyncSender {
+        AsyncSender::new(self.slot.clone())
+    }
+
+    pub(crate) fn shared(&self) -> Option<&Arc<Shared>> {
+        match &self.state {
+            State::Running(r) => Some(&r.shared),
+            _ => None,
+        }
+    }
+}
+
+async fn connect(
+    url: String,
+    options: Options,
+) -> Result<(Connection, TcpStream, SocketAddr), ConnectError> {
+    let target = Target::new(&url, &options)?;
+    if target.secure {
+        return Err(ConnectError::UnsupportedScheme(
+            "wss (TLS is not built into this version)".into(),
+        ));
+    }
+    let core = Connection::client(target.request, options.config, now())?;
+    let (stream, addr) =
+        tcp::connect_async(&target.host, target.port, options.connect_timeout).await?;
+    Ok((core, stream, addr))
+}
+
+struct Running {
+    shared: Arc<Shared>,
+    read: OwnedReadHalf,
+    sleep: Pin<Box<Sleep>>,
+    sleep_at: Option<std::time::Instant>,
+}
+
+impl Running {
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let shared = &*self.shared;
+        shared.stream_waker.register(cx.waker());
+        loop {
+            if let Some(event) = shared.core().poll_event() {
+                return Poll::Ready(Some(event));
+            }
+            // Decoding may have queued pongs or a Close; senders may have
+            // left bytes when they let go of the write half.
+            if let Poll::Ready(Err(e)) = shared.poll_flush(cx) {
+                shared.core().handle_io_error(e);
+                continue;
+            }
+            if shared.core().is_done() {
+                shared.close_now();
+                return Poll::Ready(None);
+            }
+            let read = {
+                let mut core = shared.core();
+                let buf = core.input_buffer();
+                tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, buf)
+            };
+            match read {
+                Poll::Ready(Ok(0)) => shared.core().handle_eof(now()),
+                Poll::Ready(Ok(_)) => shared.core().input_written(now()),
+                Poll::Ready(Err(e)) => shared.core().handle_io_error(e),
+                Poll::Pending => {
+                    let deadline = {
+                        let mut core = shared.core();
+                        core.shrink_idle_buffers();
+                        core.next_deadline()
+                    };
+                    let Some(deadline) = deadline else {
+                        return Poll::Pending;
+                    };
+                    if self.sleep_at != Some(deadline) {
+                        self.sleep
+                            .as_mut()
+                            .reset(tokio::time::Instant::from_std(deadline));
+                        self.sleep_at = Some(deadline);
+                    }
+                    match self.sleep.as_mut().poll(cx) {
+                        Poll::Ready(()) => shared.core().handle_timeout(now()),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                State::Start(options) => {
+                    let options = std::mem::take(options);
+                    this.state = State::Connecting(Box::pin(connect(this.url.clone(), *options)));
+                    return Poll::Ready(Some(Event::Connecting {
+                        url: this.url.clone(),
+                    }));
+                }
+                State::Connecting(fut) => {
+                    let result = match fut.as_mut().poll(cx) {
+                        Poll::Ready(r) => r,
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    return Poll::Ready(Some(match result {
+                        Ok((core, stream, addr)) => {
+                            let (read, write) = stream.into_split();
+                            let shared = Arc::new(Shared::new(core, write));
+                            this.slot.set(shared.clone());
+                            this.state = State::Running(Box::new(Running {
+                                shared,
+                                read,
+                                sleep: Box::pin(tokio::time::sleep_until(
+                                    tokio::time::Instant::now(),
+                                )),
+                                sleep_at: None,
+                            }));
+                            Event::Connected {
+                                url: this.url.clone(),
+                                addr,
+                            }
+                        }
+                        Err(error) => {
+                            this.slot.end();
+                            this.state = State::Done;
+                            Event::ConnectFail { error }
+                        }
+                    }));
+                }
+                State::Running(running) => match running.poll_event(cx) {
+                    Poll::Ready(None) => {
+                        this.slot.end();
+                        this.state = State::Done;
+                    }
+                    other => return other,
+                },
+                State::Done => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        if let State::Running(running) = &self.state {
+            let shared = &running.shared;
+            {
+                let mut core = shared.core();
+                let _ = core.close(1001, "going away", now());
+                core.abandon();
+            }
+            shared.close_now();
+            self.slot.end();
+        }
+    }
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Start(_) => "start",
+            State::Connecting(_) => "connecting",
+            State::Running(_) => "running",
+            State::Done => "done",
+        };
+        f.debug_struct("EventStream")
+            .field("url", &self.url)
+            .field("state", &state)
+            .finish()
+    }
+}

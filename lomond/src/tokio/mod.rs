@@ -1,0 +1,32 @@
+//! The tokio client (feature `tokio`): the same event stream as the
+//! blocking client, as an async `Stream`, plus a tokio-tungstenite-style
+//! `Stream` + `Sink<Message>` face.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_util::StreamExt;
+//! use lomond::{Event, WebSocket};
+//!
+//! let mut events = WebSocket::new("ws://127.0.0.1:9001/")?.connect_async();
+//! let sender = events.sender(); // Clone + Send: use it from any task
+//! while let Some(event) = events.next().await {
+//!     match event {
+//!         Event::Ready { .. } => sender.send_text("hello").await?,
+//!         Event::Text(text) => println!("{text}"),
+//!         other => println!("{other}"),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Like the blocking driver, this one owns I/O and timers and nothing else:
+//! every protocol decision is the core's.
+
+mod events;
+mod sender;
+mod shared;
+mod split;
+
+pub use events::EventStream;
+pub use sender::AsyncSender;
+pub use split::{connect_async, connect_async_with, CloseFrame, Message, WsStream};

@@ -1,0 +1,79 @@
+//! [`AsyncSender`]: sends on a connection from any task.
+
+use super::shared::Shared;
+use crate::error::SendError;
+use crate::proto::Connection;
+use std::sync::Arc;
+
+/// Where async senders find the live connection.
+pub(crate) type Slot = crate::slot::Slot<Shared>;
+
+/// A cloneable, `Send` handle for sending on an
+/// [`EventStream`](super::EventStream) from any task.
+///
+/// Each send encodes its frame and resolves once the frame is written to the
+/// socket, so a slow peer slows senders down instead of growing a buffer.
+/// Sends from many tasks at once are coalesced into few writes. Dropping a
+/// send future part-way is safe: the rest of its frame is still written.
+#[derive(Clone)]
+pub struct AsyncSender {
+    slot: Arc<Slot>,
+}
+
+impl AsyncSender {
+    pub(crate) fn new(slot: Arc<Slot>) -> AsyncSender {
+        AsyncSender { slot }
+    }
+
+    async fn send(
+        &self,
+        op: impl FnOnce(&mut Connection) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        let shared = self.slot.get()?;
+        op(&mut shared.core())?;
+        shared
+            .flush()
+            .await
+            .map_err(|e| SendError::Io(e.to_string()))
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.send(|c| c.send_text(text)).await
+    }
+
+    /// Sends a binary message.
+    pub async fn send_binary(&self, data: &[u8]) -> Result<(), SendError> {
+        self.send(|c| c.send_binary(data)).await
+    }
+
+    /// Sends a ping (payload at most 125 bytes).
+    pub async fn ping(&self, payload: &[u8]) -> Result<(), SendError> {
+        self.send(|c| c.ping(payload)).await
+    }
+
+    /// Sends a pong, e.g. when automatic pongs are off.
+    pub async fn pong(&self, payload: &[u8]) -> Result<(), SendError> {
+        self.send(|c| c.pong(payload)).await
+    }
+
+    /// Starts the close handshake; the event stream then yields `Closed` and
+    /// `Disconnected` as the server answers (or the close timeout ends it).
+    pub async fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
+        let now = tokio::time::Instant::now().into_std();
+        self.send(|c| c.close(code, reason, now)).await
+    }
+
+    /// Whether the connection is open for sending right now.
+    pub fn is_open(&self) -> bool {
+        self.slot.get().is_ok_and(|s| s.core().is_open())
+    }
+}
+
+impl std::fmt::Debug for AsyncSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSender")
+            .field("open", &self.is_open())
+            .finish()
+    }
+}

@@ -1,0 +1,154 @@
+//! State shared by a connection's event stream and its senders.
+//!
+//! The protocol core sits behind a short-held std mutex; the socket's write
+//! half behind an async one, which a sender holds while it waits for the
+//! socket (so sends are backpressured). Whoever holds the write half drains
+//! everything queued, by anyone, in one write: many small messages from many
+//! tasks go out in few syscalls. Partly written bytes stay in the [`Writer`],
+//! so a send future dropped mid-write never leaves half a frame behind.
+
+use crate::proto::Connection;
+use crate::slot::lock;
+use futures_util::task::AtomicWaker;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use tokio::io::AsyncWrite;
+use tokio::net::tcp::OwnedWriteHalf;
+
+/// The write side of the socket and the bytes being written.
+pub(crate) struct Writer {
+    half: Option<OwnedWriteHalf>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Writer {
+    /// Writes until nothing is queued in the core or the socket is full.
+    fn poll_drain(
+        &mut self,
+        cx: &mut Context<'_>,
+        core: &Mutex<Connection>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            if self.pos == self.buf.len() {
+                lock(core).take_transmit(&mut self.buf);
+                self.pos = 0;
+                if self.buf.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            let Some(half) = self.half.as_mut() else {
+                // The socket is gone: what is queued can never be sent.
+                self.buf.clear();
+                self.pos = 0;
+                return Poll::Ready(Ok(()));
+            };
+            match Pin::new(half).poll_write(cx, &self.buf[self.pos..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.pos += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Drops the write half, which sends FIN once the read half is gone too.
+    fn close(&mut self) {
+        self.half = None;
+        self.buf.clear();
+        self.pos = 0;
+    }
+}
+
+/// One live connection.
+pub(crate) struct Shared {
+    core: Mutex<Connection>,
+    writer: tokio::sync::Mutex<Writer>,
+    /// The event stream's task: woken when a sender leaves work for it.
+    pub(crate) stream_waker: AtomicWaker,
+    /// A sink waiting for the write half: woken when a sender releases it.
+    pub(crate) sink_waker: AtomicWaker,
+}
+
+impl Shared {
+    pub(crate) fn new(core: Connection, half: OwnedWriteHalf) -> Shared {
+        Shared {
+            core: Mutex::new(core),
+            writer: tokio::sync::Mutex::new(Writer {
+                half: Some(half),
+                buf: Vec::new(),
+                pos: 0,
+            }),
+            stream_waker: AtomicWaker::new(),
+            sink_waker: AtomicWaker::new(),
+        }
+    }
+
+    pub(crate) fn core(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.core)
+    }
+
+    /// Writes everything queued, waiting for the write half and the socket.
+    pub(crate) async fn flush(&self) -> io::Result<()> {
+        let result = {
+            let mut w = self.writer.lock().await;
+            let result = poll_fn(|cx| w.poll_drain(cx, &self.core)).await;
+            if let Err(e) = &result {
+                self.core()
+                    .handle_io_error(io::Error::new(e.kind(), e.to_string()));
+            }
+            if result.is_err() || self.core().is_done() {
+                w.close();
+            }
+            result
+        };
+        // Bytes the stream queued while we held the writer are its to write.
+        let leftover = {
+            let core = self.core();
+            !core.poll_transmit().is_empty() || core.is_done()
+        };
+        if leftover {
+            self.stream_waker.wake();
+        }
+        self.sink_waker.wake();
+        result
+    }
+
+    /// Writes what it can without waiting. `Ready(Ok)` also when another
+    /// task holds the write half: that task drains our bytes too, and wakes
+    /// the stream and the sink when it lets go.
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        match self.writer.try_lock() {
+            Ok(mut w) => match w.poll_drain(cx, &self.core) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(true)),
+                Poll::Ready(Err(e)) => {
+                    w.close();
+                    Poll::Ready(Err(e))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+            Err(_) => Poll::Ready(Ok(false)),
+        }
+    }
+
+    /// Sends what fits in the socket now and closes the write half, without
+    /// waiting: for `Drop`, where nothing can be awaited.
+    pub(crate) fn close_now(&self) {
+        if let Ok(mut w) = self.writer.try_lock() {
+            if w.pos == w.buf.len() {
+                let w = &mut *w;
+                self.core().take_transmit(&mut w.buf);
+                w.pos = 0;
+            }
+            if let Some(half) = &w.half {
+                let _ = half.try_write(&w.buf[w.pos..]);
+            }
+            w.close();
+        }
+        // Otherwise a sender holds the write half; it closes it after its
+        // write, seeing the core is done.
+    }
+}

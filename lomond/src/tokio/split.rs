@@ -1,0 +1,219 @@
+//! The conventional `Stream` + `Sink<Message>` face, for code written for
+//! tokio-tungstenite: [`connect_async`] returns a [`WsStream`] after the
+//! handshake, which `futures::StreamExt::split` splits into halves.
+
+use super::events::EventStream;
+use crate::error::{Error, SendError};
+use crate::event::Event;
+use crate::proto::Response;
+use crate::utf8_bytes::Utf8Bytes;
+use crate::websocket::WebSocket;
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_sink::Sink;
+use futures_util::StreamExt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A close frame's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// Status code.
+    pub code: u16,
+    /// Reason (at most 123 bytes).
+    pub reason: Utf8Bytes,
+}
+
+/// A WebSocket message, as tokio-tungstenite models it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping (answered automatically).
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// A close frame: received, or to send (starting the close handshake).
+    Close(Option<CloseFrame>),
+}
+
+/// Outgoing bytes past which `poll_ready` first writes what is queued.
+const SINK_HIGH_WATER: usize = 64 << 10;
+
+/// One connection as a `Stream` of messages and a `Sink` of messages.
+///
+/// The stream ends after the close handshake (or yields the error that ended
+/// the connection). Automatic pings, pongs and timeouts work as on the event
+/// stream, which this wraps.
+#[derive(Debug)]
+pub struct WsStream {
+    events: EventStream,
+    /// A `Closing` was seen, so the `Closed` that follows repeats it.
+    close_reported: bool,
+    finished: bool,
+}
+
+/// Connects to `url` with default options and completes the handshake.
+pub async fn connect_async(url: &str) -> Result<(WsStream, Response), Error> {
+    connect_async_with(WebSocket::new(url)?).await
+}
+
+/// Connects with a configured [`WebSocket`] and completes the handshake.
+pub async fn connect_async_with(ws: WebSocket) -> Result<(WsStream, Response), Error> {
+    let mut events = ws.connect_async();
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Ready { response, .. } => {
+                let stream = WsStream {
+                    events,
+                    close_reported: false,
+                    finished: false,
+                };
+                return Ok((stream, *response));
+            }
+            Event::ConnectFail { error } => return Err(Error::Connect(error)),
+            Event::Rejected { error, response } => return Err(Error::Rejected { error, response }),
+            Event::Disconnected { reason, .. } => return Err(Error::Disconnected(reason)),
+            _ => {}
+        }
+    }
+    Err(Error::Send(SendError::Closed))
+}
+
+impl WsStream {
+    /// The underlying event stream's sender, for sending from other tasks.
+    pub fn sender(&self) -> super::AsyncSender {
+        self.events.sender()
+    }
+}
+
+impl Stream for WsStream {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        loop {
+            let event = match Pin::new(&mut this.events).poll_next(cx) {
+                Poll::Ready(Some(e)) => e,
+                Poll::Ready(None) => {
+                    this.finished = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            };
+            let close = |code: Option<u16>, reason: Utf8Bytes| {
+                Message::Close(code.map(|code| CloseFrame { code, reason }))
+            };
+            let item = match event {
+                Event::Text(t) => Ok(Message::Text(t)),
+                Event::Binary(b) => Ok(Message::Binary(b)),
+                Event::Ping(b) => Ok(Message::Ping(b)),
+                Event::Pong(b) => Ok(Message::Pong(b)),
+                Event::Closing { code, reason } => {
+                    this.close_reported = true;
+                    Ok(close(code, reason))
+                }
+                Event::Closed { code, reason } if !this.close_reported => {
+                    this.close_reported = true;
+                    Ok(close(code, reason))
+                }
+                Event::ProtocolError { error } => {
+                    // The Disconnected that follows says nothing new.
+                    this.close_reported = true;
+                    this.finished = true;
+                    Err(Error::Protocol(error))
+                }
+                Event::Disconnected {
+                    graceful: false,
+                    reason,
+                } => {
+                    this.finished = true;
+                    Err(Error::Disconnected(reason))
+                }
+                Event::Disconnected { .. } => {
+                    this.finished = true;
+                    return Poll::Ready(None);
+                }
+                _ => continue,
+            };
+            return Poll::Ready(Some(item));
+        }
+    }
+}
+
+impl WsStream {
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let Some(shared) = self.events.shared() else {
+            return Poll::Ready(Err(Error::Send(SendError::Closed)));
+        };
+        shared.sink_waker.register(cx.waker());
+        match shared.poll_flush(cx) {
+            Poll::Ready(Ok(true)) => Poll::Ready(Ok(())),
+            // Another task holds the write half; it wakes us when done.
+            Poll::Ready(Ok(false)) => Poll::Pending,
+            Poll::Ready(Err(e)) => {
+                shared
+                    .core()
+                    .handle_io_error(std::io::Error::new(e.kind(), e.to_string()));
+                shared.stream_waker.wake();
+                Poll::Ready(Err(Error::Send(SendError::Io(e.to_string()))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Sink<Message> for WsStream {
+    type Error = Error;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let pending = match self.events.shared() {
+            Some(shared) => shared.core().poll_transmit().len(),
+            None => return Poll::Ready(Err(Error::Send(SendError::Closed))),
+        };
+        if pending < SINK_HIGH_WATER {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_out(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        let shared = self.events.shared().ok_or(Error::Send(SendError::Closed))?;
+        let mut core = shared.core();
+        let result = match &item {
+            Message::Text(t) => core.send_text(t),
+            Message::Binary(b) => core.send_binary(b),
+            Message::Ping(b) => core.ping(b),
+            Message::Pong(b) => core.pong(b),
+            Message::Close(frame) => {
+                let now = tokio::time::Instant::now().into_std();
+                let (code, reason) = frame
+                    .as_ref()
+                    .map_or((1000, ""), |f| (f.code, f.reason.as_str()));
+                core.close(code, reason, now)
+            }
+        };
+        result.map_err(Error::Send)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_write_out(cx)
+    }
+
+    /// Starts the close handshake (1000) if it has not started, and writes
+    /// what is queued. The stream side then sees the server's answer.
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(shared) = self.events.shared() {
+            let now = tokio::time::Instant::now().into_std();
+            let _ = shared.core().close(1000, "", now);
+        } else {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_out(cx)
+    }
+}

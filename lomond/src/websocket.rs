@@ -1,0 +1,172 @@
+//! [`WebSocket`]: one connection's URL and options, run by either driver.
+
+use crate::blocking::{Events, Sender, Slot};
+use crate::error::ConnectError;
+use crate::options::{Options, Target};
+use crate::proto::Config;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A WebSocket client connection, configured and ready to run.
+///
+/// Iterating it (`for event in ws`) connects and yields [`Event`](crate::Event)s
+/// until the connection ends, blocking the thread; take a [`Sender`] with
+/// [`sender`](Self::sender) to send from the loop or from other threads.
+/// With the `tokio` feature, [`connect_async`](Self::connect_async) runs the
+/// same connection as a `Stream` of the same events instead. Set options
+/// with the builder methods first.
+pub struct WebSocket {
+    url: String,
+    options: Options,
+    slot: Arc<Slot>,
+}
+
+impl WebSocket {
+    /// A WebSocket for `url` (`ws://host[:port]/path`) with default options.
+    /// The URL is checked here; nothing connects until iteration starts.
+    pub fn new(url: &str) -> Result<WebSocket, ConnectError> {
+        Self::with_options(url, Options::default())
+    }
+
+    /// A WebSocket for `url` with `options`.
+    pub fn with_options(url: &str, options: Options) -> Result<WebSocket, ConnectError> {
+        Target::new(url, &options)?;
+        Ok(WebSocket {
+            url: url.to_owned(),
+            options,
+            slot: Arc::default(),
+        })
+    }
+
+    /// A handle for sending from any thread while the blocking iterator runs.
+    pub fn sender(&self) -> Sender {
+        Sender {
+            slot: self.slot.clone(),
+        }
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Starts the connection: the same as iterating.
+    pub fn connect(self) -> Events {
+        Events::new(self.url, self.options, self.slot)
+    }
+
+    /// Starts the connection on tokio: a `Stream` of the same events.
+    #[cfg(feature = "tokio")]
+    pub fn connect_async(self) -> crate::tokio::EventStream {
+        crate::tokio::EventStream::new(self.url, self.options)
+    }
+
+    /// Offers a subprotocol (call again to offer more, in preference order).
+    pub fn protocol(mut self, protocol: &str) -> Self {
+        self.options.protocols.push(protocol.to_owned());
+        self
+    }
+
+    /// Adds a request header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.options
+            .headers
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the `Origin` header.
+    pub fn origin(mut self, origin: &str) -> Self {
+        self.options.origin = Some(origin.to_owned());
+        self
+    }
+
+    /// Sets (or with `None`, removes) the `User-Agent` header.
+    pub fn user_agent(mut self, agent: Option<&str>) -> Self {
+        self.options.user_agent = agent.map(str::to_owned);
+        self
+    }
+
+    /// Sends a ping this often (default 30 s; `None` for never).
+    pub fn ping_rate(mut self, rate: Option<Duration>) -> Self {
+        self.options.config.ping_rate = rate;
+        self
+    }
+
+    /// Gives up on a server that sent nothing for this long (default never).
+    pub fn ping_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.ping_timeout = timeout;
+        self
+    }
+
+    /// Yields a `Poll` event this often (default 5 s).
+    pub fn poll(mut self, interval: Option<Duration>) -> Self {
+        self.options.config.poll = interval;
+        self
+    }
+
+    /// Waits this long for the server to finish closing (default 30 s).
+    pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.close_timeout = timeout;
+        self
+    }
+
+    /// Limits DNS plus TCP connect (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Limits the wait for the server's upgrade answer (default 30 s).
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// Answers pings automatically (default true).
+    pub fn auto_pong(mut self, on: bool) -> Self {
+        self.options.config.auto_pong = on;
+        self
+    }
+
+    /// Largest frame accepted (default 16 MiB).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.options.config.max_frame_size = bytes;
+        self
+    }
+
+    /// Largest message accepted (default 64 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.options.config.max_message_size = bytes;
+        self
+    }
+
+    /// Replaces the whole protocol configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.options.config = config;
+        self
+    }
+}
+
+impl IntoIterator for WebSocket {
+    type Item = crate::Event;
+    type IntoIter = Events;
+
+    fn into_iter(self) -> Events {
+        self.connect()
+    }
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .finish()
+    }
+}

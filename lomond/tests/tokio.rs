@@ -1,0 +1,338 @@
+//! The tokio client against real servers on loopback.
+
+use futures_util::{SinkExt, StreamExt};
+use lomond::proto::frame::OpCode;
+use lomond::tokio::{connect_async, Message};
+use lomond::{DisconnectReason, Event, SendError, WebSocket};
+use lomond_testkit::{read_frame, upgrade, AsyncEchoServer, EchoServer, ScriptServer};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// A WebSocket with short timers so that no test can hang for long.
+fn ws(url: &str) -> WebSocket {
+    WebSocket::new(url)
+        .unwrap()
+        .ping_rate(None)
+        .poll(None)
+        .close_timeout(Some(Duration::from_secs(5)))
+        .handshake_timeout(Some(Duration::from_secs(5)))
+        .connect_timeout(Some(Duration::from_secs(5)))
+}
+
+fn names(events: &[Event]) -> Vec<&'static str> {
+    events.iter().map(Event::name).collect()
+}
+
+async fn normal_session(url: String) {
+    let mut events = ws(&url).protocol("chat").connect_async();
+    let sender = events.sender();
+    assert_eq!(sender.send_text("early").await, Err(SendError::NotReady));
+    let mut seen = Vec::new();
+    while let Some(event) = events.next().await {
+        match &event {
+            Event::Ready { protocol, .. } => {
+                assert_eq!(protocol.as_deref(), Some("chat"));
+                sender.send_text("hello").await.unwrap();
+                sender.send_binary(&[1, 2, 3]).await.unwrap();
+                sender.ping(b"p").await.unwrap();
+            }
+            Event::Pong(_) => sender.close(1000, "bye").await.unwrap(),
+            _ => {}
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        names(&seen),
+        [
+            "connecting",
+            "connected",
+            "ready",
+            "text",
+            "binary",
+            "pong",
+            "closed",
+            "disconnected"
+        ]
+    );
+    assert!(matches!(&seen[3], Event::Text(t) if t == "hello"));
+    assert!(matches!(
+        &seen[7],
+        Event::Disconnected {
+            reason: DisconnectReason::Closed,
+            graceful: true
+        }
+    ));
+    assert_eq!(sender.send_text("late").await, Err(SendError::Closed));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn normal_session_on_current_thread_runtime() {
+    let server = EchoServer::start().unwrap();
+    normal_session(server.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn normal_session_on_multi_thread_runtime() {
+    let server = EchoServer::start().unwrap();
+    // Spawned, so the stream must be Send.
+    tokio::spawn(normal_session(server.url())).await.unwrap();
+}
+
+#[tokio::test]
+async fn server_initiated_close() {
+    let server = EchoServer::start().unwrap();
+    let mut events = ws(&server.url()).connect_async();
+    let sender = events.sender();
+    let mut seen = Vec::new();
+    while let Some(event) = events.next().await {
+        if let Event::Ready { .. } = event {
+            sender.send_text("close:4002").await.unwrap();
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        names(&seen)[2..],
+        ["ready", "closing", "closed", "disconnected"]
+    );
+    assert!(matches!(
+        seen[3],
+        Event::Closing {
+            code: Some(4002),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn ping_timeout_means_unresponsive_then_disconnected() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        let _ = read_frame(&mut s); // a ping, never answered
+        std::thread::sleep(Duration::from_millis(1500));
+        Ok(())
+    })
+    .unwrap();
+    let events: Vec<Event> = ws(&server.url())
+        .ping_rate(Some(Duration::from_millis(100)))
+        .ping_timeout(Some(Duration::from_millis(400)))
+        .connect_async()
+        .collect()
+        .await;
+    assert_eq!(
+        names(&events)[2..],
+        ["ready", "unresponsive", "disconnected"]
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::Disconnected {
+            reason: DisconnectReason::Unresponsive,
+            graceful: false
+        })
+    ));
+    server.join();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_from_another_task_while_receiving() {
+    let server = EchoServer::start().unwrap();
+    let mut events = ws(&server.url()).connect_async();
+    let sender = events.sender();
+    let mut received = 0;
+    let mut writer = None;
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Ready { .. } => {
+                let s = sender.clone();
+                writer = Some(tokio::spawn(async move {
+                    for i in 0..500usize {
+                        s.send_text(&format!("message {i}")).await.unwrap();
+                        s.send_binary(&vec![i as u8; i * 100]).await.unwrap();
+                    }
+                }));
+            }
+            Event::Text(t) => {
+                assert_eq!(t, format!("message {}", received / 2).as_str());
+                received += 1;
+            }
+            Event::Binary(b) => {
+                assert_eq!(b.len(), (received / 2) * 100);
+                received += 1;
+                if received == 1000 {
+                    sender.close(1000, "all back").await.unwrap();
+                }
+            }
+            Event::Disconnected { graceful, .. } => assert!(graceful),
+            _ => {}
+        }
+    }
+    writer.unwrap().await.unwrap();
+    assert_eq!(received, 1000);
+}
+
+#[tokio::test]
+async fn dropping_mid_message_closes_with_going_away() {
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        // Half of a 100-byte text frame.
+        s.write_all(&[0x81, 100])?;
+        s.write_all(&[b'a'; 50])?;
+        let (op, payload) = read_frame(&mut s)?;
+        assert_eq!(op, OpCode::Close);
+        assert_eq!(payload[..2], 1001u16.to_be_bytes());
+        // Then the connection is closed: end of stream.
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest)?;
+        assert!(rest.is_empty());
+        Ok(())
+    })
+    .unwrap();
+    let mut events = ws(&server.url()).connect_async();
+    let sender = events.sender();
+    while let Some(event) = events.next().await {
+        if let Event::Ready { .. } = event {
+            break;
+        }
+    }
+    // Let the half message arrive and be buffered, then drop.
+    let _ = tokio::time::timeout(Duration::from_millis(200), events.next()).await;
+    drop(events);
+    assert_eq!(sender.send_text("x").await, Err(SendError::Closed));
+    tokio::task::spawn_blocking(move || server.join())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_send_never_corrupts_the_stream() {
+    let server = EchoServer::start().unwrap();
+    let mut events = ws(&server.url()).connect_async();
+    let sender = events.sender();
+    let big: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
+    let mut echoes = Vec::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Ready { .. } => {
+                let s = sender.clone();
+                let big = big.clone();
+                tokio::spawn(async move {
+                    // Cancelled long before 8 MiB can be written.
+                    let cancelled =
+                        tokio::time::timeout(Duration::from_micros(50), s.send_binary(&big)).await;
+                    assert!(cancelled.is_err(), "the send finished too fast to test");
+                    s.send_text("after").await.unwrap();
+                });
+            }
+            Event::Binary(b) => echoes.push(b.len()),
+            Event::Text(t) => {
+                assert_eq!(t, "after");
+                assert_eq!(echoes, [big.len()], "the big message arrived whole first");
+                sender.close(1000, "").await.unwrap();
+            }
+            Event::ProtocolError { error } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    assert_eq!(echoes.len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_thousand_connections_on_one_thread() {
+    let server = AsyncEchoServer::start().unwrap();
+    let url = server.url();
+    let mut tasks = Vec::new();
+    for n in 0..1000 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut events = ws(&url).connect_async();
+            let sender = events.sender();
+            let mut echoed = 0;
+            let mut graceful = false;
+            while let Some(event) = events.next().await {
+                match event {
+                    Event::Ready { .. } => {
+                        for i in 0..5 {
+                            sender.send_text(&format!("{n}:{i}")).await.unwrap();
+                        }
+                    }
+                    Event::Text(t) => {
+                        assert_eq!(t, format!("{n}:{echoed}").as_str());
+                        echoed += 1;
+                        if echoed == 5 {
+                            sender.close(1000, "").await.unwrap();
+                        }
+                    }
+                    Event::Disconnected { graceful: g, .. } => graceful = g,
+                    _ => {}
+                }
+            }
+            (echoed, graceful)
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), (5, true));
+    }
+    assert_eq!(server.connections(), 1000);
+}
+
+#[tokio::test]
+async fn stream_and_sink_split_like_tokio_tungstenite() {
+    let server = EchoServer::start().unwrap();
+    let (stream, response) = connect_async(&server.url()).await.unwrap();
+    assert_eq!(response.status, 101);
+    let (mut sink, mut stream) = stream.split();
+    // Many feeds, one flush: the messages go out together.
+    for i in 0..100 {
+        sink.feed(Message::Text(format!("m{i}").into()))
+            .await
+            .unwrap();
+    }
+    sink.feed(Message::Binary(vec![7; 1000].into()))
+        .await
+        .unwrap();
+    sink.flush().await.unwrap();
+    for i in 0..100 {
+        assert_eq!(
+            stream.next().await.unwrap().unwrap(),
+            Message::Text(format!("m{i}").into())
+        );
+    }
+    assert_eq!(
+        stream.next().await.unwrap().unwrap(),
+        Message::Binary(vec![7; 1000].into())
+    );
+    sink.close().await.unwrap();
+    match stream.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, 1000),
+        other => panic!("{other:?}"),
+    }
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn connect_failures_and_rejections() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let events: Vec<Event> = ws(&format!("ws://127.0.0.1:{port}/"))
+        .connect_async()
+        .collect()
+        .await;
+    assert_eq!(names(&events), ["connecting", "connect_fail"]);
+    let server = ScriptServer::start(1, |mut s| {
+        lomond_testkit::read_request(&mut s)?;
+        s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ngone")
+    })
+    .unwrap();
+    match connect_async(&server.url()).await {
+        Err(lomond::Error::Rejected {
+            response: Some(r), ..
+        }) => {
+            assert_eq!((r.status, &r.body[..]), (404, &b"gone"[..]));
+        }
+        other => panic!("{other:?}"),
+    }
+    tokio::task::spawn_blocking(move || server.join())
+        .await
+        .unwrap();
+}
