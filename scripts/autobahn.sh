@@ -2,11 +2,10 @@
 # Runs the Autobahn|Testsuite fuzzing server against lomond's clients and
 # fails if any case is outside OK / INFORMATIONAL.
 #
-#   scripts/autobahn.sh [CASES] [EXAMPLE...]
+#   scripts/autobahn.sh [CASES] [CLIENT...]
 #
-# CASES is a JSON list for the spec (default: cases 1.* to 10.*); EXAMPLE is
-# one or more example binaries that implement the testee loop (default:
-# autobahn). The suite is installed once under target/autobahn-env from
+# CASES is a JSON list for the spec (default: cases 1.* to 10.*); CLIENT is
+# blocking and/or tokio (default: both), each run by examples/autobahn.rs. The suite is installed once under target/autobahn-env from
 # ../shared/autobahn (see its README); reports go to target/autobahn/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,8 +16,8 @@ out=$root/target/autobahn
 port=${AUTOBAHN_PORT:-9001}
 cases=${1:-'["1.*","2.*","3.*","4.*","5.*","6.*","7.*","8.*","9.*","10.*"]'}
 shift || true
-examples=("$@")
-[ ${#examples[@]} -gt 0 ] || examples=(autobahn)
+clients=("$@")
+[ ${#clients[@]} -gt 0 ] || clients=(blocking tokio)
 
 if [ ! -x "$env_dir/bin/wstest" ]; then
   echo "[autobahn] installing the suite into $env_dir" >&2
@@ -47,12 +46,13 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-for ex in "${examples[@]}"; do
-  agent="lomond-$ex"
-  echo "[autobahn] $ex: cases $cases" >&2
+for client in "${clients[@]}"; do
+  agent="lomond-$client"
+  flag=""; [ "$client" = tokio ] && flag=--tokio
+  echo "[autobahn] $client: cases $cases" >&2
   start=$(date +%s)
-  "$root/target/release/examples/$ex" "ws://127.0.0.1:$port" "$agent"
-  echo "[autobahn] $ex took $(( $(date +%s) - start )) s" >&2
+  "$root/target/release/examples/autobahn" "ws://127.0.0.1:$port" "$agent" $flag
+  echo "[autobahn] $client took $(( $(date +%s) - start )) s" >&2
   python3 "$shared/summarize.py" "$out/reports/index.json" --agent "$agent" || status=1
   python3 - "$out/reports/index.json" "$agent" <<'PY'
 import json, sys

@@ -36,7 +36,7 @@ impl AsyncEchoServer {
             .build()?;
         // Bound with std: this may be called from inside another runtime,
         // where `block_on` is not allowed.
-        let listener = std::net::TcpListener::bind(addr)?;
+        let listener = crate::listen(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let connections = Arc::new(AtomicUsize::new(0));

@@ -3,7 +3,7 @@
 use lomond::proto::{Config, Connection};
 use lomond::Event;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -27,7 +27,7 @@ impl EchoServer {
 
     /// Starts on `addr` (e.g. `127.0.0.1:9001`).
     pub fn bind(addr: &str) -> io::Result<EchoServer> {
-        let listener = TcpListener::bind(addr)?;
+        let listener = crate::listen(addr)?;
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));

@@ -18,3 +18,24 @@ mod script;
 pub use async_echo::AsyncEchoServer;
 pub use echo::EchoServer;
 pub use script::{read_frame, read_request, upgrade, ScriptServer};
+
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+
+/// Binds a listener with a backlog of 4096: bursts of connections (as the
+/// many-connection tests make) would overflow std's 128, and every dropped
+/// SYN costs the client a one-second retransmit.
+pub(crate) fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let addr: SocketAddr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or(std::io::ErrorKind::AddrNotAvailable)?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}

@@ -1,16 +1,20 @@
-//! Drives the Autobahn|Testsuite fuzzing server with the blocking client:
-//! asks for the case count, echoes every message of every case, then asks
-//! the server to write its reports.
+//! Drives the Autobahn|Testsuite fuzzing server with lomond: asks for the
+//! case count, echoes every message of every case, then asks the server to
+//! write its reports.
 //!
-//!     cargo run --release --example autobahn -- [URL] [AGENT]
+//!     cargo run --release --example autobahn -- [URL] [AGENT] [--tokio]
 //!
-//! URL defaults to ws://127.0.0.1:9001, AGENT to lomond-blocking.
-//! `scripts/autobahn.sh` starts the server and checks the results.
+//! URL defaults to ws://127.0.0.1:9001, AGENT to lomond-blocking (or
+//! lomond-tokio). `--tokio` uses the async client instead of the blocking
+//! one. `scripts/autobahn.sh` starts the server and checks the results.
 
+use futures_util::StreamExt;
 use lomond::{Event, WebSocket};
 use std::time::Duration;
 
-fn socket(url: &str) -> Result<WebSocket, lomond::ConnectError> {
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn socket(url: &str) -> Result<WebSocket> {
     Ok(WebSocket::new(url)?
         .ping_rate(None)
         .poll(None)
@@ -18,50 +22,87 @@ fn socket(url: &str) -> Result<WebSocket, lomond::ConnectError> {
         .handshake_timeout(Some(Duration::from_secs(10))))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let base = args
-        .next()
-        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
-    let agent = args.next().unwrap_or_else(|| "lomond-blocking".to_owned());
-
-    let mut count = None;
-    for event in socket(&format!("{base}/getCaseCount"))? {
+/// Echoes every message until the connection ends; returns the last text.
+fn echo_blocking(url: &str) -> Result<Option<String>> {
+    let ws = socket(url)?;
+    let sender = ws.sender();
+    let mut last = None;
+    for event in ws {
+        // Send errors only mean the server is already closing.
         match event {
-            Event::Text(t) => count = t.trim().parse::<u32>().ok(),
+            Event::Text(t) => {
+                let _ = sender.send_text(&t);
+                last = Some(t.into_string());
+            }
+            Event::Binary(b) => {
+                let _ = sender.send_binary(&b);
+            }
             Event::ConnectFail { error } => return Err(error.into()),
             _ => {}
         }
     }
-    let count = count.ok_or("no case count from the server")?;
-    eprintln!("{count} cases");
+    Ok(last)
+}
 
-    for case in 1..=count {
-        let ws = socket(&format!("{base}/runCase?case={case}&agent={agent}"))?;
-        let sender = ws.sender();
-        for event in ws {
-            // Send errors only mean the server is already closing.
-            match event {
-                Event::Text(t) => {
-                    let _ = sender.send_text(&t);
-                }
-                Event::Binary(b) => {
-                    let _ = sender.send_binary(&b);
-                }
-                Event::ConnectFail { error } => return Err(error.into()),
-                _ => {}
+/// The same on the tokio client.
+async fn echo_async(url: &str) -> Result<Option<String>> {
+    let mut events = socket(url)?.connect_async();
+    let sender = events.sender();
+    let mut last = None;
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Text(t) => {
+                let _ = sender.send_text(&t).await;
+                last = Some(t.into_string());
             }
+            Event::Binary(b) => {
+                let _ = sender.send_binary(&b).await;
+            }
+            Event::ConnectFail { error } => return Err(error.into()),
+            _ => {}
         }
-        if case % 50 == 0 {
+    }
+    Ok(last)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let tokio = args.iter().any(|a| a == "--tokio");
+    let mut positional = args.iter().filter(|a| !a.starts_with("--"));
+    let base = positional
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let agent = positional.next().cloned().unwrap_or_else(|| {
+        if tokio {
+            "lomond-tokio"
+        } else {
+            "lomond-blocking"
+        }
+        .to_owned()
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let echo = |url: String| -> Result<Option<String>> {
+        if tokio {
+            runtime.block_on(echo_async(&url))
+        } else {
+            echo_blocking(&url)
+        }
+    };
+
+    let count: u32 = echo(format!("{base}/getCaseCount"))?
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or("no case count from the server")?;
+    eprintln!("{agent}: {count} cases");
+    for case in 1..=count {
+        echo(format!("{base}/runCase?case={case}&agent={agent}"))?;
+        if case % 100 == 0 {
             eprintln!("case {case}/{count}");
         }
     }
-
-    for event in socket(&format!("{base}/updateReports?agent={agent}"))? {
-        if let Event::ConnectFail { error } = event {
-            return Err(error.into());
-        }
-    }
+    echo(format!("{base}/updateReports?agent={agent}"))?;
     eprintln!("reports updated");
     Ok(())
 }

@@ -25,13 +25,13 @@ use std::time::Instant;
 /// Spare room ensured in the input buffer before each read.
 const READ_RESERVE: usize = 8 << 10;
 
-/// Output capacity an idle connection keeps (larger buffers are freed).
-const IDLE_OUTPUT_KEPT: usize = 1 << 10;
-
 /// Which end of the connection this is.
 enum Role {
-    /// Sends masked frames; validates the server's 101 against the request.
-    Client { request: ClientRequest, key: String },
+    /// Sends masked frames; validates the server's 101 against the request
+    /// and key, which are dropped once the handshake is over.
+    Client {
+        handshake: Option<Box<(ClientRequest, String)>>,
+    },
     /// Requires masked frames; answers the upgrade, choosing among `protocols`.
     Server { protocols: Vec<String> },
 }
@@ -124,10 +124,11 @@ impl Connection {
         let mut nonce = [0u8; 16];
         entropy.fill(&mut nonce);
         let key = handshake::encode_key(nonce);
-        let mut conn = Connection::new(Role::Client { request, key }, config, now, entropy);
-        if let Role::Client { request, key } = &conn.role {
-            request.encode(key, &mut conn.output);
-        }
+        let mut conn = Connection::new(Role::Client { handshake: None }, config, now, entropy);
+        request.encode(&key, &mut conn.output);
+        conn.role = Role::Client {
+            handshake: Some(Box::new((request, key))),
+        };
         Ok(conn)
     }
 
@@ -222,9 +223,12 @@ impl Connection {
         if self.input.is_empty() && self.input.capacity() > 0 {
             self.input = BytesMut::new();
         }
-        if self.pending_output() == 0 && self.output.capacity() > IDLE_OUTPUT_KEPT {
+        if self.pending_output() == 0 && self.output.capacity() > 0 {
             self.output = Vec::new();
             self.output_pos = 0;
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
         }
     }
 
@@ -301,7 +305,11 @@ impl Connection {
     fn process_handshake(&mut self, now: Instant) -> bool {
         let max = self.config.max_handshake_size;
         match &self.role {
-            Role::Client { request, key } => {
+            Role::Client { handshake: None } => false,
+            Role::Client {
+                handshake: Some(handshake),
+            } => {
+                let (request, key) = &**handshake;
                 let (response, n) = match handshake::parse_response(&self.input, max) {
                     Ok(Some(parsed)) => parsed,
                     Ok(None) => return false,
@@ -374,6 +382,9 @@ impl Connection {
     }
 
     fn open(&mut self, response: Response, agreement: Agreement, now: Instant) {
+        if let Role::Client { handshake } = &mut self.role {
+            *handshake = None;
+        }
         self.phase = Phase::Open;
         self.timers.handshake = None;
         self.timers.next_ping = self.config.ping_rate.map(|t| now + t);

@@ -37,6 +37,8 @@ impl Writer {
                 lock(core).take_transmit(&mut self.buf);
                 self.pos = 0;
                 if self.buf.is_empty() {
+                    // Nothing in flight: keep no buffer while idle.
+                    self.buf = Vec::new();
                     return Poll::Ready(Ok(()));
                 }
             }
