@@ -9,20 +9,8 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-/// A WebSocket with short timers so that no test can hang for long.
-fn ws(url: &str) -> WebSocket {
-    WebSocket::new(url)
-        .unwrap()
-        .ping_rate(None)
-        .poll(None)
-        .close_timeout(Some(Duration::from_secs(5)))
-        .handshake_timeout(Some(Duration::from_secs(5)))
-        .connect_timeout(Some(Duration::from_secs(5)))
-}
-
-fn names(events: &[Event]) -> Vec<&'static str> {
-    events.iter().map(Event::name).collect()
-}
+mod common;
+use common::{names, ws};
 
 #[test]
 fn a_normal_session_in_order() {

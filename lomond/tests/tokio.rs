@@ -3,25 +3,13 @@
 use futures_util::{SinkExt, StreamExt};
 use lomond::proto::frame::OpCode;
 use lomond::tokio::{connect_async, Message};
-use lomond::{DisconnectReason, Event, SendError, WebSocket};
+use lomond::{DisconnectReason, Event, SendError};
 use lomond_testkit::{read_frame, upgrade, AsyncEchoServer, EchoServer, ScriptServer};
 use std::io::{Read, Write};
 use std::time::Duration;
 
-/// A WebSocket with short timers so that no test can hang for long.
-fn ws(url: &str) -> WebSocket {
-    WebSocket::new(url)
-        .unwrap()
-        .ping_rate(None)
-        .poll(None)
-        .close_timeout(Some(Duration::from_secs(5)))
-        .handshake_timeout(Some(Duration::from_secs(5)))
-        .connect_timeout(Some(Duration::from_secs(5)))
-}
-
-fn names(events: &[Event]) -> Vec<&'static str> {
-    events.iter().map(Event::name).collect()
-}
+mod common;
+use common::{names, ws};
 
 async fn normal_session(url: String) {
     let mut events = ws(&url).protocol("chat").connect_async();

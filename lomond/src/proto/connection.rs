@@ -753,15 +753,7 @@ impl Connection {
             }
             Role::Server { .. } => None,
         };
-        let header = FrameHeader {
-            fin: true,
-            rsv1: false,
-            rsv2: false,
-            rsv3: false,
-            opcode,
-            mask,
-            len: payload.len() as u64,
-        };
+        let header = FrameHeader::new(opcode, mask, payload.len() as u64);
         frame::encode_header(&mut self.output, &header);
         match mask {
             Some(key) => mask::extend_masked(&mut self.output, payload, key),

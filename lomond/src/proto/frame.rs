@@ -81,6 +81,21 @@ pub struct FrameHeader {
     pub len: u64,
 }
 
+impl FrameHeader {
+    /// The header of a whole (FIN) frame with no RSV bits.
+    pub fn new(opcode: OpCode, mask: Option<[u8; 4]>, len: u64) -> FrameHeader {
+        FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask,
+            len,
+        }
+    }
+}
+
 /// Parses a frame header from the front of `buf`.
 ///
 /// Returns the header and how many bytes it took, or `Ok(None)` if `buf`
@@ -190,15 +205,7 @@ mod tests {
     use super::*;
 
     fn header(opcode: OpCode, len: u64, mask: Option<[u8; 4]>) -> FrameHeader {
-        FrameHeader {
-            fin: true,
-            rsv1: false,
-            rsv2: false,
-            rsv3: false,
-            opcode,
-            mask,
-            len,
-        }
+        FrameHeader::new(opcode, mask, len)
     }
 
     #[test]

@@ -202,6 +202,22 @@ fn parse_error(e: httparse::Error) -> HandshakeError {
     }
 }
 
+/// The length of a parsed head, `None` if incomplete, or the error; a head
+/// still incomplete with `max` bytes buffered is too large.
+fn head_length(
+    parsed: httparse::Result<usize>,
+    buffered: usize,
+    max: usize,
+) -> Result<Option<usize>, HandshakeError> {
+    match parsed.map_err(parse_error)? {
+        httparse::Status::Complete(n) => Ok(Some(n)),
+        httparse::Status::Partial if buffered >= max => {
+            Err(HandshakeError::HeadersTooLarge { limit: max })
+        }
+        httparse::Status::Partial => Ok(None),
+    }
+}
+
 /// Parses a response head from `buf`, looking at no more than `max` bytes.
 /// Returns the response (empty body) and the bytes its head took, or
 /// `Ok(None)` when more input is needed.
@@ -209,21 +225,16 @@ pub fn parse_response(buf: &[u8], max: usize) -> Result<Option<(Response, usize)
     let window = &buf[..buf.len().min(max)];
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
-    match resp.parse(window).map_err(parse_error)? {
-        httparse::Status::Partial if buf.len() >= max => {
-            Err(HandshakeError::HeadersTooLarge { limit: max })
-        }
-        httparse::Status::Partial => Ok(None),
-        httparse::Status::Complete(n) => {
-            let response = Response {
-                status: resp.code.unwrap_or_default(),
-                reason: resp.reason.unwrap_or_default().to_owned(),
-                headers: header_map(resp.headers)?,
-                body: Bytes::new(),
-            };
-            Ok(Some((response, n)))
-        }
-    }
+    let Some(n) = head_length(resp.parse(window), buf.len(), max)? else {
+        return Ok(None);
+    };
+    let response = Response {
+        status: resp.code.unwrap_or_default(),
+        reason: resp.reason.unwrap_or_default().to_owned(),
+        headers: header_map(resp.headers)?,
+        body: Bytes::new(),
+    };
+    Ok(Some((response, n)))
 }
 
 /// Parses a request head (server role), as [`parse_response`] does.
@@ -231,20 +242,15 @@ pub fn parse_request(buf: &[u8], max: usize) -> Result<Option<(Request, usize)>,
     let window = &buf[..buf.len().min(max)];
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    match req.parse(window).map_err(parse_error)? {
-        httparse::Status::Partial if buf.len() >= max => {
-            Err(HandshakeError::HeadersTooLarge { limit: max })
-        }
-        httparse::Status::Partial => Ok(None),
-        httparse::Status::Complete(n) => {
-            let request = Request {
-                method: req.method.unwrap_or_default().to_owned(),
-                path: req.path.unwrap_or_default().to_owned(),
-                headers: header_map(req.headers)?,
-            };
-            Ok(Some((request, n)))
-        }
-    }
+    let Some(n) = head_length(req.parse(window), buf.len(), max)? else {
+        return Ok(None);
+    };
+    let request = Request {
+        method: req.method.unwrap_or_default().to_owned(),
+        path: req.path.unwrap_or_default().to_owned(),
+        headers: header_map(req.headers)?,
+    };
+    Ok(Some((request, n)))
 }
 
 /// The comma-separated elements of every `name` header, trimmed, non-empty.

@@ -49,18 +49,9 @@ fn open_client(config: Config, now: Instant) -> Connection {
 /// An unmasked frame, as a server sends it.
 fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_header(
-        &mut out,
-        &FrameHeader {
-            fin,
-            rsv1: false,
-            rsv2: false,
-            rsv3: false,
-            opcode,
-            mask: None,
-            len: payload.len() as u64,
-        },
-    );
+    let mut header = FrameHeader::new(opcode, None, payload.len() as u64);
+    header.fin = fin;
+    encode_header(&mut out, &header);
     out.extend_from_slice(payload);
     out
 }
