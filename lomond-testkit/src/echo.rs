@@ -97,11 +97,13 @@ pub(crate) fn respond(conn: &mut Connection, event: Event) {
     let _ = result;
 }
 
-/// Protocol settings of the echo servers: no pings or polls of their own.
+/// Protocol settings of the echo servers: no pings or polls of their own,
+/// and permessage-deflate accepted when a client offers it.
 pub(crate) fn server_config() -> Config {
     let mut config = Config::default();
     config.ping_rate = None;
     config.poll = None;
+    config.deflate = Some(lomond::proto::DeflateConfig::default());
     config
 }
 

@@ -2,11 +2,12 @@
 //! case count, echoes every message of every case, then asks the server to
 //! write its reports.
 //!
-//!     cargo run --release --example autobahn -- [URL] [AGENT] [--tokio]
+//!     cargo run --release --example autobahn -- [URL] [AGENT] [--tokio] [--deflate]
 //!
 //! URL defaults to ws://127.0.0.1:9001, AGENT to lomond-blocking (or
 //! lomond-tokio). `--tokio` uses the async client instead of the blocking
-//! one. `scripts/autobahn.sh` starts the server and checks the results.
+//! one; `--deflate` offers permessage-deflate. `scripts/autobahn.sh` starts
+//! the server and checks the results.
 
 use futures_util::StreamExt;
 use lomond::{Event, WebSocket};
@@ -15,7 +16,9 @@ use std::time::Duration;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn socket(url: &str) -> Result<WebSocket> {
+    let deflate = std::env::args().any(|a| a == "--deflate");
     Ok(WebSocket::new(url)?
+        .compress(deflate)
         .ping_rate(None)
         .poll(None)
         .close_timeout(Some(Duration::from_secs(10)))

@@ -56,6 +56,12 @@ pub enum ProtocolError {
         /// The configured limit.
         limit: usize,
     },
+    /// A compressed message that does not inflate (RFC 7692 §6.2).
+    #[error("compressed message does not inflate")]
+    InvalidCompressedData,
+    /// RSV1 set on a continuation or control frame of a compressed stream.
+    #[error("compressed bit set on a continuation or control frame")]
+    MisplacedCompressedBit,
     /// A message longer than the configured maximum message size.
     #[error("message exceeds the limit of {limit} bytes")]
     MessageTooLarge {
@@ -68,7 +74,9 @@ impl ProtocolError {
     /// The close code this error is answered with (RFC 6455 §7.4.1).
     pub fn close_code(&self) -> u16 {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => 1007,
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData => 1007,
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => 1009,
             _ => 1002,
         }
@@ -118,6 +126,10 @@ pub enum HandshakeError {
     /// The server answered with an extension the client never offered.
     #[error("server answered with extension {0:?}, which was not offered")]
     UnexpectedExtension(String),
+    /// The server's permessage-deflate answer breaks RFC 7692 or the offer
+    /// (a parameter not allowed, out of range, repeated, or missing).
+    #[error("invalid permessage-deflate answer: {0}")]
+    InvalidExtension(String),
     /// Server role: the request is not a WebSocket upgrade.
     #[error("not a WebSocket upgrade request: {0}")]
     BadRequest(&'static str),

@@ -53,6 +53,8 @@ pub enum Event {
         protocol: Option<String>,
         /// The extensions in force, as the server named them.
         extensions: Vec<String>,
+        /// The permessage-deflate parameters, when compression is in force.
+        deflate: Option<crate::proto::DeflateParams>,
     },
     /// A complete text message.
     Text(Utf8Bytes),

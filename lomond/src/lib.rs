@@ -46,5 +46,5 @@ pub use websocket::WebSocket;
 
 pub use bytes::Bytes;
 pub use options::Options;
-pub use proto::Config;
+pub use proto::{Config, DeflateConfig, DeflateParams};
 pub use utf8_bytes::Utf8Bytes;

@@ -3,7 +3,7 @@
 use crate::blocking::{Events, Sender, Slot};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
-use crate::proto::Config;
+use crate::proto::{Config, DeflateConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,6 +143,19 @@ impl WebSocket {
     /// Largest message accepted (default 64 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.options.config.max_message_size = bytes;
+        self
+    }
+
+    /// Offers permessage-deflate with default settings (or stops offering).
+    pub fn compress(mut self, on: bool) -> Self {
+        self.options.config.deflate = on.then(DeflateConfig::default);
+        self
+    }
+
+    /// Offers permessage-deflate with `config`'s window sizes, context
+    /// rules, level and threshold.
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.options.config.deflate = Some(config);
         self
     }
 

@@ -35,6 +35,16 @@ impl Sender {
         self.with_shared(|c| c.send_binary(data))
     }
 
+    /// Sends a text message; `compress: false` skips compression for it.
+    pub fn send_text_with(&self, text: &str, compress: bool) -> Result<(), SendError> {
+        self.with_shared(|c| c.send_text_with(text, compress))
+    }
+
+    /// Sends a binary message; `compress: false` skips compression for it.
+    pub fn send_binary_with(&self, data: &[u8], compress: bool) -> Result<(), SendError> {
+        self.with_shared(|c| c.send_binary_with(data, compress))
+    }
+
     /// Sends a ping (payload at most 125 bytes).
     pub fn ping(&self, payload: &[u8]) -> Result<(), SendError> {
         self.with_shared(|c| c.ping(payload))

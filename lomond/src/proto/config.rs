@@ -1,5 +1,6 @@
 //! Limits and timers of one connection, with defaults fit for the internet.
 
+use super::deflate::DeflateConfig;
 use std::time::Duration;
 
 /// Protocol settings of a [`Connection`](super::Connection).
@@ -37,6 +38,9 @@ pub struct Config {
     /// How long the server may take to answer the upgrade request
     /// (default 30 s).
     pub handshake_timeout: Option<Duration>,
+    /// Offer (client) or accept (server) permessage-deflate with these
+    /// settings (default: off).
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             poll: Some(Duration::from_secs(5)),
             close_timeout: Some(Duration::from_secs(30)),
             handshake_timeout: Some(Duration::from_secs(30)),
+            deflate: None,
         }
     }
 }

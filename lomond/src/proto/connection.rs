@@ -9,6 +9,7 @@
 
 use super::close;
 use super::config::Config;
+use super::deflate::{Deflater, DeflateParams, Inflater};
 use super::entropy::{Entropy, SystemEntropy};
 use super::frame::{self, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use super::handshake::{self, Agreement, ClientRequest, Response};
@@ -94,6 +95,10 @@ pub struct Connection {
     close_sent: bool,
     close_received: bool,
     timers: Timers,
+    /// Compresses outgoing messages, once permessage-deflate is agreed.
+    deflater: Option<Deflater>,
+    /// Reused buffer for a compressed payload before it is framed.
+    scratch: Vec<u8>,
     /// The latest time a driver gave us; decoding done lazily in
     /// [`poll_event`](Connection::poll_event) happens "at" this time.
     now: Instant,
@@ -120,6 +125,12 @@ impl Connection {
         now: Instant,
         mut entropy: Box<dyn Entropy>,
     ) -> Result<Connection, ConnectError> {
+        let mut request = request;
+        request.extensions.clear();
+        if let Some(deflate) = &config.deflate {
+            deflate.validate().map_err(ConnectError::InvalidOption)?;
+            request.extensions.push(deflate.offer());
+        }
         request.validate().map_err(ConnectError::InvalidOption)?;
         let mut nonce = [0u8; 16];
         entropy.fill(&mut nonce);
@@ -162,6 +173,8 @@ impl Connection {
             close_sent: false,
             close_received: false,
             timers,
+            deflater: None,
+            scratch: Vec::new(),
             now,
             eof: false,
         }
@@ -229,6 +242,9 @@ impl Connection {
         }
         if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
+        }
+        if self.scratch.capacity() > 0 {
+            self.scratch = Vec::new();
         }
     }
 
@@ -319,7 +335,8 @@ impl Connection {
                     }
                 };
                 self.input.advance(n);
-                match handshake::validate_response(&response, key, request) {
+                let deflate = self.config.deflate.as_ref();
+                match handshake::validate_response(&response, key, request, deflate) {
                     Ok(agreement) => {
                         self.open(response, agreement, now);
                         true
@@ -352,7 +369,8 @@ impl Connection {
                 let result = handshake::parse_request(&self.input, max).and_then(|parsed| {
                     parsed
                         .map(|(request, n)| {
-                            handshake::accept_request(&request, protocols).map(|a| (a, n))
+                            handshake::accept_request(&request, protocols, self.config.deflate.is_some())
+                                .map(|a| (a, n))
                         })
                         .transpose()
                 });
@@ -390,11 +408,33 @@ impl Connection {
         self.timers.next_ping = self.config.ping_rate.map(|t| now + t);
         self.timers.next_poll = self.config.poll.map(|t| now + t);
         self.timers.unresponsive = self.config.ping_timeout.map(|t| now + t);
+        if let Some(params) = agreement.deflate {
+            self.enable_deflate(params);
+        }
         self.events.push_back(Event::Ready {
             response: Box::new(response),
             protocol: agreement.protocol,
             extensions: agreement.extensions,
+            deflate: agreement.deflate,
         });
+    }
+
+    /// Sets up the codec: our side compresses with our window and context
+    /// rule, and inflates what the other side sends.
+    fn enable_deflate(&mut self, p: DeflateParams) {
+        let (level, threshold) = self
+            .config
+            .deflate
+            .as_ref()
+            .map_or((6, 64), |d| (d.level, d.threshold));
+        let client = matches!(self.role, Role::Client { .. });
+        let (ours, theirs) = if client {
+            ((p.client_max_window_bits, p.client_no_context_takeover), p.server_no_context_takeover)
+        } else {
+            ((p.server_max_window_bits, p.server_no_context_takeover), p.client_no_context_takeover)
+        };
+        self.deflater = Some(Deflater::new(level, ours.0, ours.1, threshold));
+        self.message.enable_inflate(Inflater::new(theirs));
     }
 
     fn process_reject_body(&mut self) {
@@ -457,6 +497,31 @@ impl Connection {
                     }
                     Err(e) => return self.fail(e, now),
                 },
+                ReadState::Payload { header, seen } if self.message.frame_is_compressed() => {
+                    // Deflate data is inflated as it arrives and not kept:
+                    // memory is bounded by the inflated message, not the frame.
+                    let len = header.len as usize;
+                    let take = self.input.len().min(len - seen);
+                    if take > 0 {
+                        let chunk = &mut self.input[..take];
+                        if let Some(key) = header.mask {
+                            mask::apply_mask(chunk, mask::rotate_key(key, seen));
+                        }
+                        if let Err(e) = self.message.frame_data(chunk) {
+                            return self.fail(e, now);
+                        }
+                        self.input.advance(take);
+                    }
+                    let seen = seen + take;
+                    self.read = ReadState::Payload { header, seen };
+                    if seen < len {
+                        return;
+                    }
+                    self.read = ReadState::Header;
+                    if let Err(e) = self.handle_frame(header, Bytes::new(), now) {
+                        return self.fail(e, now);
+                    }
+                }
                 ReadState::Payload { header, seen } => {
                     // check_header bounded the length by max_frame_size.
                     let len = header.len as usize;
@@ -497,8 +562,13 @@ impl Connection {
     /// and limits. Runs before any payload is buffered.
     fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
         let rsv = (header.rsv1 as u8) << 2 | (header.rsv2 as u8) << 1 | header.rsv3 as u8;
-        if rsv != 0 {
+        // RSV1 means "compressed" once permessage-deflate is agreed, and
+        // then only on the first frame of a message (RFC 7692 §6).
+        if rsv & 0b011 != 0 || (header.rsv1 && !self.message.inflates()) {
             return Err(ProtocolError::ReservedBits(rsv));
+        }
+        if header.rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::MisplacedCompressedBit);
         }
         match (&self.role, header.mask) {
             (Role::Client { .. }, Some(_)) => return Err(ProtocolError::MaskedFrame),
@@ -513,7 +583,7 @@ impl Connection {
         }
         if !header.opcode.is_control() {
             self.message
-                .begin_frame(header, self.config.max_message_size)?;
+                .begin_frame(header, header.rsv1, self.config.max_message_size)?;
         }
         Ok(())
     }
@@ -666,24 +736,46 @@ impl Connection {
 
     // --------------------------------------------------------------- output
 
-    /// Queues a text message.
+    /// Queues a text message, compressed when permessage-deflate is in
+    /// force and the message reaches the compression threshold.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_data(OpCode::Text, text.as_bytes())
+        self.send_data(OpCode::Text, text.as_bytes(), true)
     }
 
-    /// Queues a binary message.
+    /// Queues a binary message, compressed as [`send_text`](Self::send_text) says.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_data(OpCode::Binary, data)
+        self.send_data(OpCode::Binary, data, true)
     }
 
-    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+    /// Queues a text message; `compress: false` sends it uncompressed even
+    /// when compression is in force (e.g. for data already compressed).
+    pub fn send_text_with(&mut self, text: &str, compress: bool) -> Result<(), SendError> {
+        self.send_data(OpCode::Text, text.as_bytes(), compress)
+    }
+
+    /// Queues a binary message, with the choice of
+    /// [`send_text_with`](Self::send_text_with).
+    pub fn send_binary_with(&mut self, data: &[u8], compress: bool) -> Result<(), SendError> {
+        self.send_data(OpCode::Binary, data, compress)
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8], compress: bool) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.write_buffer_full(payload.len()) {
             return Err(SendError::WriteBufferFull {
                 limit: self.config.max_write_buffer,
             });
         }
-        self.queue_frame(opcode, payload);
+        match &mut self.deflater {
+            Some(deflater) if compress && deflater.wants(payload.len()) => {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                scratch.clear();
+                deflater.compress(payload, &mut scratch);
+                self.queue_frame_rsv1(opcode, &scratch, true);
+                self.scratch = scratch;
+            }
+            _ => self.queue_frame(opcode, payload),
+        }
         Ok(())
     }
 
@@ -741,6 +833,10 @@ impl Connection {
     }
 
     fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        self.queue_frame_rsv1(opcode, payload, false)
+    }
+
+    fn queue_frame_rsv1(&mut self, opcode: OpCode, payload: &[u8], rsv1: bool) {
         if self.output_pos == self.output.len() {
             self.output.clear();
             self.output_pos = 0;
@@ -753,7 +849,8 @@ impl Connection {
             }
             Role::Server { .. } => None,
         };
-        let header = FrameHeader::new(opcode, mask, payload.len() as u64);
+        let mut header = FrameHeader::new(opcode, mask, payload.len() as u64);
+        header.rsv1 = rsv1;
         frame::encode_header(&mut self.output, &header);
         match mask {
             Some(key) => mask::extend_masked(&mut self.output, payload, key),

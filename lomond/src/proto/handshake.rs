@@ -4,6 +4,7 @@
 //! Parsing is httparse over a bounded buffer: a header block that has not
 //! ended within the configured limit is an error, never a growing buffer.
 
+use super::deflate::{self, DeflateConfig, DeflateParams};
 use crate::error::HandshakeError;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -55,7 +56,9 @@ pub struct ClientRequest {
     pub origin: Option<String>,
     /// Subprotocols offered, in order of preference.
     pub protocols: Vec<String>,
-    /// Extension offers, each a full `Sec-WebSocket-Extensions` element.
+    /// Extension offers, each a full `Sec-WebSocket-Extensions` element
+    /// (set by the connection from its configuration: only extensions lomond
+    /// implements may be offered).
     pub extensions: Vec<String>,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
@@ -273,17 +276,21 @@ fn has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
 pub struct Agreement {
     /// The subprotocol the server chose.
     pub protocol: Option<String>,
-    /// The extensions the server accepted, as it wrote them.
+    /// The extensions in force, as the server wrote them.
     pub extensions: Vec<String>,
+    /// The permessage-deflate parameters, when it was negotiated.
+    pub deflate: Option<DeflateParams>,
 }
 
 /// Checks a 101 response against the request that was sent: the accept key,
-/// the upgrade headers, and that any subprotocol or extension in it was
-/// offered.
+/// the upgrade headers, that any subprotocol in it was offered, and that the
+/// only extension is permessage-deflate, offered (as `deflate`) and answered
+/// within RFC 7692.
 pub fn validate_response(
     response: &Response,
     key: &str,
     request: &ClientRequest,
+    deflate: Option<&DeflateConfig>,
 ) -> Result<Agreement, HandshakeError> {
     if response.status != 101 {
         return Err(HandshakeError::Status {
@@ -312,34 +319,36 @@ pub fn validate_response(
         }
         (Some(_), Some(_)) => return Err(HandshakeError::MultipleProtocols),
     };
-    let offered: Vec<&str> = request
-        .extensions
-        .iter()
-        .flat_map(|e| e.split(','))
-        .map(extension_name)
-        .collect();
-    let mut extensions = Vec::new();
-    for ext in list_values(&response.headers, "sec-websocket-extensions") {
-        if !offered.contains(&extension_name(ext)) {
-            return Err(HandshakeError::UnexpectedExtension(ext.to_owned()));
-        }
-        extensions.push(ext.to_owned());
-    }
-    Ok(Agreement {
+    let mut agreement = Agreement {
         protocol,
-        extensions,
-    })
-}
-
-fn extension_name(element: &str) -> &str {
-    element.split(';').next().unwrap_or("").trim()
+        ..Agreement::default()
+    };
+    for element in list_values(&response.headers, "sec-websocket-extensions") {
+        let (name, params) = deflate::split_element(element);
+        match (name, deflate) {
+            ("permessage-deflate", Some(offer)) => {
+                if agreement.deflate.is_some() {
+                    return Err(HandshakeError::InvalidExtension(
+                        "permessage-deflate answered twice".into(),
+                    ));
+                }
+                agreement.deflate = Some(offer.accept_response(params)?);
+            }
+            _ => return Err(HandshakeError::UnexpectedExtension(element.to_owned())),
+        }
+        agreement.extensions.push(element.to_owned());
+    }
+    Ok(agreement)
 }
 
 /// Server role: checks an upgrade request and builds the 101 answer,
-/// choosing the first of the client's subprotocols that `supported` lists.
+/// choosing the first of the client's subprotocols that `supported` lists,
+/// and, with `deflate`, accepting the first permessage-deflate offer whose
+/// parameters are valid.
 pub fn accept_request(
     request: &Request,
     supported: &[String],
+    deflate: bool,
 ) -> Result<(Vec<u8>, Agreement), HandshakeError> {
     if request.method != "GET" {
         return Err(HandshakeError::BadRequest("method is not GET"));
@@ -372,6 +381,10 @@ pub fn accept_request(
     let protocol = list_values(&request.headers, "sec-websocket-protocol")
         .find(|p| supported.iter().any(|s| s == p))
         .map(str::to_owned);
+    let compression = list_values(&request.headers, "sec-websocket-extensions")
+        .map(deflate::split_element)
+        .filter(|(name, _)| deflate && *name == "permessage-deflate")
+        .find_map(|(_, params)| deflate::answer_offer(params));
     let mut out = Vec::with_capacity(160);
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
     out.extend_from_slice(accept_key(key).as_bytes());
@@ -381,12 +394,22 @@ pub fn accept_request(
         out.extend_from_slice(p.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    if let Some((answer, _)) = &compression {
+        out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+        out.extend_from_slice(answer.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     out.extend_from_slice(b"\r\n");
+    let (extensions, deflate) = match compression {
+        Some((answer, params)) => (vec![answer], Some(params)),
+        None => (Vec::new(), None),
+    };
     Ok((
         out,
         Agreement {
             protocol,
-            extensions: Vec::new(),
+            extensions,
+            deflate,
         },
     ))
 }
@@ -460,22 +483,22 @@ mod tests {
 
     #[test]
     fn valid_upgrade() {
-        let a = validate_response(&response(ACCEPT), KEY, &request()).unwrap();
+        let a = validate_response(&response(ACCEPT), KEY, &request(), None).unwrap();
         assert_eq!(a, Agreement::default());
         let r = response(&format!("{ACCEPT}Sec-WebSocket-Protocol: chat\r\n"));
-        let a = validate_response(&r, KEY, &request()).unwrap();
+        let a = validate_response(&r, KEY, &request(), None).unwrap();
         assert_eq!(a.protocol.as_deref(), Some("chat"));
         // Header names and token values are case-insensitive.
         let raw = "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n\
                    sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
         let r = parse_response(raw.as_bytes(), 1024).unwrap().unwrap().0;
-        assert!(validate_response(&r, KEY, &request()).is_ok());
+        assert!(validate_response(&r, KEY, &request(), None).is_ok());
     }
 
     #[test]
     fn upgrade_rejections() {
         let check = |r: Response, e: HandshakeError| {
-            assert_eq!(validate_response(&r, KEY, &request()), Err(e));
+            assert_eq!(validate_response(&r, KEY, &request(), None), Err(e));
         };
         check(response(""), HandshakeError::AcceptMismatch);
         check(
@@ -515,17 +538,30 @@ mod tests {
     }
 
     #[test]
-    fn offered_extension_is_accepted() {
-        let mut req = request();
-        req.extensions
-            .push("permessage-deflate; client_max_window_bits".into());
+    fn offered_deflate_is_accepted_and_checked() {
+        let offer = DeflateConfig::default();
         let r = response(&format!(
             "{ACCEPT}Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
         ));
-        let a = validate_response(&r, KEY, &req).unwrap();
+        let a = validate_response(&r, KEY, &request(), Some(&offer)).unwrap();
         assert_eq!(
             a.extensions,
             vec!["permessage-deflate; server_no_context_takeover"]
+        );
+        assert!(a.deflate.unwrap().server_no_context_takeover);
+        for bad in [
+            "permessage-deflate, permessage-deflate",
+            "permessage-deflate; server_max_window_bits=20",
+            "x-webkit-deflate-frame",
+        ] {
+            let r = response(&format!("{ACCEPT}Sec-WebSocket-Extensions: {bad}\r\n"));
+            assert!(validate_response(&r, KEY, &request(), Some(&offer)).is_err(), "{bad}");
+        }
+        // Without an offer, even permessage-deflate is unexpected.
+        let r = response(&format!("{ACCEPT}Sec-WebSocket-Extensions: permessage-deflate\r\n"));
+        assert_eq!(
+            validate_response(&r, KEY, &request(), None),
+            Err(HandshakeError::UnexpectedExtension("permessage-deflate".into()))
         );
     }
 
@@ -560,10 +596,10 @@ mod tests {
         request().encode(KEY, &mut out);
         let (req, n) = parse_request(&out, 16384).unwrap().unwrap();
         assert_eq!(n, out.len());
-        let (answer, agreement) = accept_request(&req, &["superchat".into()]).unwrap();
+        let (answer, agreement) = accept_request(&req, &["superchat".into()], false).unwrap();
         assert_eq!(agreement.protocol.as_deref(), Some("superchat"));
         let (resp, _) = parse_response(&answer, 16384).unwrap().unwrap();
-        let a = validate_response(&resp, KEY, &request()).unwrap();
+        let a = validate_response(&resp, KEY, &request(), None).unwrap();
         assert_eq!(a.protocol.as_deref(), Some("superchat"));
     }
 
@@ -575,7 +611,8 @@ mod tests {
             &req(&format!(
                 "GET / HTTP/1.1\r\n{ok}Sec-WebSocket-Key: {KEY}\r\n\r\n"
             )),
-            &[]
+            &[],
+            false
         )
         .is_ok());
         for raw in [
@@ -584,7 +621,7 @@ mod tests {
             format!("GET / HTTP/1.1\r\n{ok}Sec-WebSocket-Key: c2hvcnQ=\r\n\r\n"),
             format!("GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n\r\n"),
         ] {
-            assert!(accept_request(&req(&raw), &[]).is_err(), "{raw}");
+            assert!(accept_request(&req(&raw), &[], false).is_err(), "{raw}");
         }
     }
 }

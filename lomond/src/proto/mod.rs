@@ -9,17 +9,22 @@
 pub mod close;
 pub mod config;
 pub mod connection;
+pub mod deflate;
 pub mod entropy;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
-pub mod message;
+pub(crate) mod message;
 pub mod utf8;
 
 pub use config::Config;
 pub use connection::Connection;
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use entropy::{Entropy, FixedEntropy, SystemEntropy};
 pub use handshake::{ClientRequest, Response};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod deflate_tests;

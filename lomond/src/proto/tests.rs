@@ -11,9 +11,9 @@ use crate::event::Event;
 use std::time::{Duration, Instant};
 
 /// Entropy pattern: the nonce is 16 bytes of 0x01, mask keys 01 01 01 01.
-const NONCE_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQ==";
+pub(super) const NONCE_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQ==";
 
-fn request() -> ClientRequest {
+pub(super) fn request() -> ClientRequest {
     ClientRequest {
         host: "example.com".into(),
         resource: "/ws".into(),
@@ -22,7 +22,7 @@ fn request() -> ClientRequest {
     }
 }
 
-fn upgrade_response(extra: &str) -> Vec<u8> {
+pub(super) fn upgrade_response(extra: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
@@ -31,13 +31,13 @@ fn upgrade_response(extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn new_client(config: Config, now: Instant) -> Connection {
+pub(super) fn new_client(config: Config, now: Instant) -> Connection {
     Connection::client_with_entropy(request(), config, now, Box::new(FixedEntropy::new([1])))
         .unwrap()
 }
 
 /// A client past the handshake, with its Ready event and request consumed.
-fn open_client(config: Config, now: Instant) -> Connection {
+pub(super) fn open_client(config: Config, now: Instant) -> Connection {
     let mut c = new_client(config, now);
     let n = c.poll_transmit().len();
     c.consume_transmit(n);
@@ -47,7 +47,7 @@ fn open_client(config: Config, now: Instant) -> Connection {
 }
 
 /// An unmasked frame, as a server sends it.
-fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut header = FrameHeader::new(opcode, None, payload.len() as u64);
     header.fin = fin;
@@ -57,10 +57,10 @@ fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A frame as written: opcode, FIN, unmasked payload.
-type SentFrame = (OpCode, bool, Vec<u8>);
+pub(super) type SentFrame = (OpCode, bool, Vec<u8>);
 
 /// Decodes (and unmasks) every frame a connection has written.
-fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
+pub(super) fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
     let mut out = c.poll_transmit().to_vec();
     c.consume_transmit(out.len());
     let mut frames = Vec::new();
@@ -78,12 +78,12 @@ fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
     frames
 }
 
-fn events(c: &mut Connection) -> Vec<Event> {
+pub(super) fn events(c: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| c.poll_event()).collect()
 }
 
 /// A compact, comparable rendering of events.
-fn names(events: &[Event]) -> Vec<String> {
+pub(super) fn names(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .map(|e| match e {
@@ -101,7 +101,7 @@ fn names(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
-fn close_code(payload: &[u8]) -> u16 {
+pub(super) fn close_code(payload: &[u8]) -> u16 {
     u16::from_be_bytes([payload[0], payload[1]])
 }
 
@@ -718,7 +718,7 @@ fn transmit_can_be_written_in_parts_or_taken() {
 }
 
 /// Runs a client and a server core against each other in memory.
-fn pump(a: &mut Connection, b: &mut Connection, now: Instant) {
+pub(super) fn pump(a: &mut Connection, b: &mut Connection, now: Instant) {
     for _ in 0..10 {
         let out = a.poll_transmit().to_vec();
         a.consume_transmit(out.len());

@@ -47,6 +47,16 @@ impl AsyncSender {
         self.send(|c| c.send_binary(data)).await
     }
 
+    /// Sends a text message; `compress: false` skips compression for it.
+    pub async fn send_text_with(&self, text: &str, compress: bool) -> Result<(), SendError> {
+        self.send(|c| c.send_text_with(text, compress)).await
+    }
+
+    /// Sends a binary message; `compress: false` skips compression for it.
+    pub async fn send_binary_with(&self, data: &[u8], compress: bool) -> Result<(), SendError> {
+        self.send(|c| c.send_binary_with(data, compress)).await
+    }
+
     /// Sends a ping (payload at most 125 bytes).
     pub async fn ping(&self, payload: &[u8]) -> Result<(), SendError> {
         self.send(|c| c.ping(payload)).await
