@@ -47,7 +47,7 @@ run() {
   "exclude-agent-cases": {}
 }
 JSON
-  (cd "$out" && exec "$env_dir/bin/wstest" -m fuzzingserver -s "$out/spec.json" >"$out/server.log" 2>&1) &
+  (cd "$out" && exec "$env_dir/bin/wstest" -m fuzzingserver -u 0 -s "$out/spec.json" >"$out/server.log" 2>&1) &
   local server=$!
   for _ in $(seq 1 100); do
     (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break

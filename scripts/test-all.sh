@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as CI runs it:
 #   formatting, clippy (warnings are errors), unit and integration tests,
-#   and the Autobahn|Testsuite conformance run of the clients (cases 1-10).
+#   interoperability with Python websockets (compression on), and the full
+#   Autobahn|Testsuite conformance run (517 cases) of both clients.
 # Installs what it needs (the Autobahn suite, from ../shared/autobahn).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,4 +19,5 @@ else
   echo "[test-all] clippy not installed: lint skipped" >&2
 fi
 cargo test --workspace
+bash scripts/interop.sh
 bash scripts/autobahn.sh

@@ -88,8 +88,8 @@ pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
 /// includes `extra_headers` (each `Name: value\r\n`). Returns the request.
 pub fn upgrade(stream: &mut TcpStream, extra_headers: &str) -> io::Result<Request> {
     let req = read_request(stream)?;
-    let (mut answer, _) =
-        accept_request(&req, &[], false).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let (mut answer, _) = accept_request(&req, &[], false)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     answer.truncate(answer.len() - 2);
     answer.extend_from_slice(extra_headers.as_bytes());
     answer.extend_from_slice(b"\r\n");

@@ -395,3 +395,26 @@ fn connection_lost_without_close() {
         })
     ));
 }
+
+#[test]
+fn compression_end_to_end() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url()).compress(true);
+    let sender = ws.sender();
+    let big = "squeeze me ".repeat(10_000);
+    let mut got = Vec::new();
+    for event in ws {
+        match event {
+            Event::Ready { deflate, .. } => {
+                assert!(deflate.is_some(), "the echo server accepts deflate");
+                sender.send_text(&big).unwrap();
+            }
+            Event::Text(t) => {
+                got.push(t.into_string());
+                sender.close(1000, "").unwrap();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(got, [big]);
+}

@@ -324,3 +324,28 @@ async fn connect_failures_and_rejections() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn compression_end_to_end() {
+    let server = AsyncEchoServer::start().unwrap();
+    let mut events = ws(&server.url()).compress(true).connect_async();
+    let sender = events.sender();
+    let big = "squeeze me ".repeat(10_000);
+    let mut got = Vec::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Ready { deflate, .. } => {
+                assert!(deflate.is_some(), "the echo server accepts deflate");
+                sender.send_text(&big).await.unwrap();
+                sender.send_binary_with(b"raw", false).await.unwrap();
+            }
+            Event::Text(t) => got.push(t.into_string()),
+            Event::Binary(b) => {
+                assert_eq!(&b[..], b"raw");
+                sender.close(1000, "").await.unwrap();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(got, [big]);
+}

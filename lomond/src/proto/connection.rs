@@ -9,7 +9,7 @@
 
 use super::close;
 use super::config::Config;
-use super::deflate::{Deflater, DeflateParams, Inflater};
+use super::deflate::{DeflateParams, Deflater, Inflater};
 use super::entropy::{Entropy, SystemEntropy};
 use super::frame::{self, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use super::handshake::{self, Agreement, ClientRequest, Response};
@@ -369,8 +369,12 @@ impl Connection {
                 let result = handshake::parse_request(&self.input, max).and_then(|parsed| {
                     parsed
                         .map(|(request, n)| {
-                            handshake::accept_request(&request, protocols, self.config.deflate.is_some())
-                                .map(|a| (a, n))
+                            handshake::accept_request(
+                                &request,
+                                protocols,
+                                self.config.deflate.is_some(),
+                            )
+                            .map(|a| (a, n))
                         })
                         .transpose()
                 });
@@ -429,9 +433,15 @@ impl Connection {
             .map_or((6, 64), |d| (d.level, d.threshold));
         let client = matches!(self.role, Role::Client { .. });
         let (ours, theirs) = if client {
-            ((p.client_max_window_bits, p.client_no_context_takeover), p.server_no_context_takeover)
+            (
+                (p.client_max_window_bits, p.client_no_context_takeover),
+                p.server_no_context_takeover,
+            )
         } else {
-            ((p.server_max_window_bits, p.server_no_context_takeover), p.client_no_context_takeover)
+            (
+                (p.server_max_window_bits, p.server_no_context_takeover),
+                p.client_no_context_takeover,
+            )
         };
         self.deflater = Some(Deflater::new(level, ours.0, ours.1, threshold));
         self.message.enable_inflate(Inflater::new(theirs));
@@ -759,7 +769,12 @@ impl Connection {
         self.send_data(OpCode::Binary, data, compress)
     }
 
-    fn send_data(&mut self, opcode: OpCode, payload: &[u8], compress: bool) -> Result<(), SendError> {
+    fn send_data(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        compress: bool,
+    ) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.write_buffer_full(payload.len()) {
             return Err(SendError::WriteBufferFull {
@@ -770,8 +785,11 @@ impl Connection {
             Some(deflater) if compress && deflater.wants(payload.len()) => {
                 let mut scratch = std::mem::take(&mut self.scratch);
                 scratch.clear();
-                deflater.compress(payload, &mut scratch);
-                self.queue_frame_rsv1(opcode, &scratch, true);
+                if deflater.compress(payload, &mut scratch) {
+                    self.queue_frame_rsv1(opcode, &scratch, true);
+                } else {
+                    self.queue_frame(opcode, payload);
+                }
                 self.scratch = scratch;
             }
             _ => self.queue_frame(opcode, payload),

@@ -186,12 +186,16 @@ impl DeflateConfig {
             None => Params::default(),
         };
         if self.server_no_context_takeover && !p.server_no_context_takeover {
-            return Err(invalid("server_no_context_takeover was requested but not accepted"));
+            return Err(invalid(
+                "server_no_context_takeover was requested but not accepted",
+            ));
         }
         let server_max_window_bits = match (self.server_max_window_bits, p.server_max_window_bits) {
             (None, got) => got.unwrap_or(MAX_WINDOW_BITS),
             (Some(_), None) => {
-                return Err(invalid("server_max_window_bits was requested but not accepted"))
+                return Err(invalid(
+                    "server_max_window_bits was requested but not accepted",
+                ))
             }
             (Some(asked), Some(got)) if got > asked => {
                 return Err(invalid(format!(
@@ -233,7 +237,10 @@ pub fn answer_offer(params: Option<&str>) -> Option<(String, DeflateParams)> {
         server_no_context_takeover: p.server_no_context_takeover,
         client_no_context_takeover: p.client_no_context_takeover,
         server_max_window_bits: p.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS),
-        client_max_window_bits: p.client_max_window_bits.flatten().unwrap_or(MAX_WINDOW_BITS),
+        client_max_window_bits: p
+            .client_max_window_bits
+            .flatten()
+            .unwrap_or(MAX_WINDOW_BITS),
     };
     let mut answer = String::from("permessage-deflate");
     if agreed.server_no_context_takeover {
@@ -263,7 +270,12 @@ pub(crate) struct Deflater {
 }
 
 impl Deflater {
-    pub(crate) fn new(level: u32, window_bits: u8, no_context_takeover: bool, threshold: usize) -> Self {
+    pub(crate) fn new(
+        level: u32,
+        window_bits: u8,
+        no_context_takeover: bool,
+        threshold: usize,
+    ) -> Self {
         Deflater {
             compress: None,
             level,
@@ -281,25 +293,32 @@ impl Deflater {
     }
 
     /// Appends `payload`, compressed, to `out` (with the trailing
-    /// 00 00 ff ff removed, as RFC 7692 §7.2.1 says).
-    pub(crate) fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) {
+    /// 00 00 ff ff removed, as RFC 7692 §7.2.1 says). Returns false, with
+    /// `out` as it was, if zlib failed: the message then goes uncompressed.
+    pub(crate) fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
         if payload.is_empty() {
             // zlib emits nothing for an empty sync flush after another one;
             // a lone empty block is the message (RFC 7692 §7.2.3.6).
             out.push(0x00);
-            return;
+            return true;
         }
         let (level, bits) = (self.level, self.window_bits);
-        let c = self
-            .compress
-            .get_or_insert_with(|| Compress::new_with_window_bits(Compression::new(level), false, bits));
+        let c = self.compress.get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(level), false, bits)
+        });
         let start = out.len();
         let before = c.total_in();
         loop {
             let consumed = (c.total_in() - before) as usize;
             out.reserve((payload.len() - consumed) / 2 + 64);
-            c.compress_vec(&payload[consumed..], out, FlushCompress::Sync)
-                .expect("deflate cannot fail on valid state");
+            if c.compress_vec(&payload[consumed..], out, FlushCompress::Sync)
+                .is_err()
+            {
+                out.truncate(start);
+                // The stream state is unknown: start afresh.
+                self.compress = None;
+                return false;
+            }
             // Done when all input is in and the flush did not fill the buffer.
             let all_in = (c.total_in() - before) as usize == payload.len();
             if all_in && out.len() < out.capacity() {
@@ -312,6 +331,7 @@ impl Deflater {
         if self.no_context_takeover {
             c.reset();
         }
+        true
     }
 }
 
@@ -459,21 +479,36 @@ mod tests {
             server_max_window_bits: Some(10),
             ..cfg()
         };
-        assert_eq!(ok(&cfg(), Some("server_max_window_bits=9")).server_max_window_bits, 9);
-        assert_eq!(ok(&asked, Some("server_max_window_bits=10")).server_max_window_bits, 10);
-        assert_eq!(ok(&asked, Some("server_max_window_bits=8")).server_max_window_bits, 8);
+        assert_eq!(
+            ok(&cfg(), Some("server_max_window_bits=9")).server_max_window_bits,
+            9
+        );
+        assert_eq!(
+            ok(&asked, Some("server_max_window_bits=10")).server_max_window_bits,
+            10
+        );
+        assert_eq!(
+            ok(&asked, Some("server_max_window_bits=8")).server_max_window_bits,
+            8
+        );
         err(&asked, None);
         err(&asked, Some("server_max_window_bits=11"));
 
         // client_max_window_bits: offered without a value by default.
-        assert_eq!(ok(&cfg(), Some("client_max_window_bits=8")).client_max_window_bits, 8);
+        assert_eq!(
+            ok(&cfg(), Some("client_max_window_bits=8")).client_max_window_bits,
+            8
+        );
         assert_eq!(ok(&cfg(), None).client_max_window_bits, 15);
         let asked = DeflateConfig {
             client_max_window_bits: Some(12),
             ..cfg()
         };
         assert_eq!(ok(&asked, None).client_max_window_bits, 12);
-        assert_eq!(ok(&asked, Some("client_max_window_bits=9")).client_max_window_bits, 9);
+        assert_eq!(
+            ok(&asked, Some("client_max_window_bits=9")).client_max_window_bits,
+            9
+        );
         err(&asked, Some("client_max_window_bits=13"));
         err(&cfg(), Some("client_max_window_bits"));
 
@@ -516,12 +551,16 @@ mod tests {
 
     #[test]
     fn server_answers() {
-        let (answer, p) = answer_offer(Some(" client_max_window_bits; server_no_context_takeover")).unwrap();
+        let (answer, p) =
+            answer_offer(Some(" client_max_window_bits; server_no_context_takeover")).unwrap();
         assert_eq!(answer, "permessage-deflate; server_no_context_takeover");
         assert_eq!(p, params(true, false, 15, 15));
         assert!(answer_offer(Some("bogus")).is_none());
         let (answer, _) = answer_offer(None).unwrap();
-        assert_eq!(cfg().accept_response(split_element(&answer).1).unwrap(), params(false, false, 15, 15));
+        assert_eq!(
+            cfg().accept_response(split_element(&answer).1).unwrap(),
+            params(false, false, 15, 15)
+        );
     }
 
     fn round_trip(deflater: &mut Deflater, inflater: &mut Inflater, msg: &[u8]) -> Vec<u8> {
@@ -539,7 +578,9 @@ mod tests {
             b"".to_vec(),
             b"hello hello hello hello".to_vec(),
             (0..100_000u32).map(|i| (i % 7) as u8).collect(),
-            (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect(),
+            (0..5000u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
         ];
         for no_context in [false, true] {
             for bits in [9, 12, 15] {

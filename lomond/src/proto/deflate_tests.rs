@@ -71,7 +71,8 @@ fn the_offer_is_in_the_request_and_ready_reports_the_agreement() {
     let now = Instant::now();
     let c = new_client(deflate_config(DeflateConfig::default()), now);
     let request = String::from_utf8(c.poll_transmit().to_vec()).unwrap();
-    assert!(request.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+    assert!(request
+        .contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
     let (_, evs) = compressed_client(
         DeflateConfig::default(),
         "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
@@ -79,7 +80,9 @@ fn the_offer_is_in_the_request_and_ready_reports_the_agreement() {
     );
     match &evs[0] {
         Event::Ready {
-            deflate, extensions, ..
+            deflate,
+            extensions,
+            ..
         } => {
             assert_eq!(
                 *deflate,
@@ -140,8 +143,18 @@ fn compressed_messages_are_inflated_across_fragments_and_reads() {
     let third = payload.len() / 3;
     stream.extend(raw_frame(OpCode::Text, false, true, &payload[..third]));
     stream.extend(frame(OpCode::Ping, true, b"!"));
-    stream.extend(raw_frame(OpCode::Continuation, false, false, &payload[third..2 * third]));
-    stream.extend(raw_frame(OpCode::Continuation, true, false, &payload[2 * third..]));
+    stream.extend(raw_frame(
+        OpCode::Continuation,
+        false,
+        false,
+        &payload[third..2 * third],
+    ));
+    stream.extend(raw_frame(
+        OpCode::Continuation,
+        true,
+        false,
+        &payload[2 * third..],
+    ));
     // Uncompressed messages still work between compressed ones.
     stream.extend(frame(OpCode::Binary, true, b"plain"));
     for b in &stream {
@@ -158,8 +171,10 @@ fn compressed_messages_are_inflated_across_fragments_and_reads() {
 #[test]
 fn a_decompression_bomb_closes_with_1009_at_the_limit() {
     let now = Instant::now();
-    let mut config = DeflateConfig::default();
-    config.level = 9;
+    let config = DeflateConfig {
+        level: 9,
+        ..DeflateConfig::default()
+    };
     let mut client_config = deflate_config(config);
     client_config.max_message_size = 1 << 20;
     let mut c = new_client(client_config, now);
@@ -283,7 +298,13 @@ fn client_and_server_cores_compress_both_ways() {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(server.poll_event(), Some(Event::Ready { deflate: Some(_), .. })));
+        assert!(matches!(
+            server.poll_event(),
+            Some(Event::Ready {
+                deflate: Some(_),
+                ..
+            })
+        ));
         for i in 0..20 {
             let msg = format!("message number {i} {}", "padding ".repeat(i * 10));
             client.send_text(&msg).unwrap();

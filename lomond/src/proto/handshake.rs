@@ -555,13 +555,20 @@ mod tests {
             "x-webkit-deflate-frame",
         ] {
             let r = response(&format!("{ACCEPT}Sec-WebSocket-Extensions: {bad}\r\n"));
-            assert!(validate_response(&r, KEY, &request(), Some(&offer)).is_err(), "{bad}");
+            assert!(
+                validate_response(&r, KEY, &request(), Some(&offer)).is_err(),
+                "{bad}"
+            );
         }
         // Without an offer, even permessage-deflate is unexpected.
-        let r = response(&format!("{ACCEPT}Sec-WebSocket-Extensions: permessage-deflate\r\n"));
+        let r = response(&format!(
+            "{ACCEPT}Sec-WebSocket-Extensions: permessage-deflate\r\n"
+        ));
         assert_eq!(
             validate_response(&r, KEY, &request(), None),
-            Err(HandshakeError::UnexpectedExtension("permessage-deflate".into()))
+            Err(HandshakeError::UnexpectedExtension(
+                "permessage-deflate".into()
+            ))
         );
     }
 

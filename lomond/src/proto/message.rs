@@ -154,9 +154,7 @@ impl MessageAssembler {
         self.size = 0;
         match kind {
             Some(Kind::Text) => {
-                self.utf8
-                    .finish()
-                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
                 Ok(Some(Event::Text(Utf8Bytes::from_validated(data))))
             }
             _ => Ok(Some(Event::Binary(data))),
