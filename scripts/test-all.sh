@@ -14,10 +14,10 @@ else
   echo "[test-all] rustfmt not installed: format check skipped" >&2
 fi
 if cargo clippy --version >/dev/null 2>&1; then
-  cargo clippy --workspace --all-targets -- -D warnings
+  cargo clippy --all-targets -- -D warnings
 else
   echo "[test-all] clippy not installed: lint skipped" >&2
 fi
-cargo test --workspace
+cargo test
 bash scripts/interop.sh
 bash scripts/autobahn.sh

@@ -1,0 +1,566 @@
+//! One benchmark run of one client library, in its own process, single
+//! threaded. Prints one line: `lib scenario size count secs cpu_secs
+//! maxrss_kb extra`, where cpu is user+sys from getrusage and extra is the
+//! RSS bytes per connection for `idle` (0 otherwise).
+//!
+//!     bench-client LIB SCENARIO SIZE COUNT URL
+//!
+//! LIB: lomond-blocking lomond-tokio tungstenite tokio-tungstenite
+//! fastwebsockets tokio-websockets yawc
+//! SCENARIO: recv send echo1 echo64 idle
+
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::time::Instant;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Scenario {
+    Recv,
+    Send,
+    Echo(usize),
+    Idle,
+}
+
+struct Run {
+    scenario: Scenario,
+    size: usize,
+    count: usize,
+    base: String,
+}
+
+impl Run {
+    fn url(&self) -> String {
+        let base = self.base.trim_end_matches('/');
+        match self.scenario {
+            Scenario::Recv => format!("{base}/firehose?size={}&count={}", self.size, self.count),
+            Scenario::Send => format!("{base}/sink"),
+            Scenario::Echo(_) => format!("{base}/echo"),
+            Scenario::Idle => format!("{base}/idle"),
+        }
+    }
+
+    fn payload(&self) -> Bytes {
+        Bytes::from(vec![b'x'; self.size])
+    }
+}
+
+fn cpu_and_rss() -> (f64, i64) {
+    // SAFETY: getrusage only writes the struct we pass, which is zeroed and
+    // of the right type.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(usage.ru_utime) + secs(usage.ru_stime), usage.ru_maxrss)
+}
+
+fn current_rss() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<usize>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [lib, scenario, size, count, base] = &args[..] else {
+        return Err("usage: bench-client LIB SCENARIO SIZE COUNT URL".into());
+    };
+    let scenario = match scenario.as_str() {
+        "recv" => Scenario::Recv,
+        "send" => Scenario::Send,
+        "echo1" => Scenario::Echo(1),
+        "echo64" => Scenario::Echo(64),
+        "idle" => Scenario::Idle,
+        other => return Err(format!("unknown scenario {other}").into()),
+    };
+    let run = Run {
+        scenario,
+        size: size.parse()?,
+        count: count.parse()?,
+        base: base.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (cpu0, _) = cpu_and_rss();
+    let start = Instant::now();
+    let extra = match lib.as_str() {
+        "lomond-blocking" => blocking::lomond(&run)?,
+        "tungstenite" => blocking::tungstenite(&run)?,
+        "fastwebsockets" => runtime.block_on(fastws::run(&run))?,
+        "lomond-tokio" => runtime.block_on(async {
+            let open = || async {
+                let ws = lomond::WebSocket::new(&run.url())?
+                    .ping_rate(None)
+                    .poll(None);
+                let (ws, _) = lomond::tokio::connect_async_with(ws).await?;
+                Ok::<_, Box<dyn std::error::Error>>(ws)
+            };
+            generic::run::<LomondMsg, _, _, _>(&run, open).await
+        })?,
+        "tokio-tungstenite" => runtime.block_on(async {
+            let open = || async {
+                let (ws, _) =
+                    tokio_tungstenite::connect_async_with_config(run.url(), None, true).await?;
+                Ok::<_, Box<dyn std::error::Error>>(ws)
+            };
+            generic::run::<TungMsg, _, _, _>(&run, open).await
+        })?,
+        "tokio-websockets" => runtime.block_on(async {
+            let open = || async {
+                let (ws, _) = tokio_websockets::ClientBuilder::new()
+                    .uri(&run.url())?
+                    .connect()
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error>>(ws)
+            };
+            generic::run::<TwsMsg, _, _, _>(&run, open).await
+        })?,
+        "yawc" => runtime.block_on(async {
+            let open = || async {
+                let ws = yawc::WebSocket::connect(run.url().parse()?).await?;
+                // Frames come without a Result; map keeps the Sink side.
+                Ok::<_, Box<dyn std::error::Error>>(ws.map(Ok::<_, std::convert::Infallible>))
+            };
+            generic::run::<YawcMsg, _, _, _>(&run, open).await
+        })?,
+        other => return Err(format!("unknown library {other}").into()),
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let (cpu1, maxrss) = cpu_and_rss();
+    println!(
+        "{lib} {} {} {} {secs:.6} {:.6} {maxrss} {extra}",
+        args[1],
+        run.size,
+        run.count,
+        cpu1 - cpu0
+    );
+    Ok(())
+}
+
+/// What the generic scenarios need of a library's message type.
+trait Msg: Sized {
+    fn data(payload: Bytes) -> Self;
+    fn text(s: &str) -> Self;
+    /// Payload length of a data message; None for anything else.
+    fn len(&self) -> Option<usize>;
+    fn as_text(&self) -> Option<&str>;
+}
+
+struct LomondMsg;
+struct TungMsg;
+struct TwsMsg;
+struct YawcMsg;
+
+/// Maps a marker to its library's message type.
+trait Lib {
+    type M: Msg;
+}
+
+impl Lib for LomondMsg {
+    type M = lomond::tokio::Message;
+}
+impl Lib for TungMsg {
+    type M = tokio_tungstenite::tungstenite::Message;
+}
+impl Lib for TwsMsg {
+    type M = tokio_websockets::Message;
+}
+impl Lib for YawcMsg {
+    type M = yawc::frame::Frame;
+}
+
+impl Msg for yawc::frame::Frame {
+    fn data(payload: Bytes) -> Self {
+        Self::binary(payload)
+    }
+    fn text(s: &str) -> Self {
+        Self::text(s.to_owned())
+    }
+    fn len(&self) -> Option<usize> {
+        use yawc::frame::OpCode;
+        matches!(self.opcode(), OpCode::Binary | OpCode::Text).then(|| self.payload().len())
+    }
+    fn as_text(&self) -> Option<&str> {
+        (self.opcode() == yawc::frame::OpCode::Text)
+            .then(|| std::str::from_utf8(self.payload()).ok())
+            .flatten()
+    }
+}
+
+impl Msg for lomond::tokio::Message {
+    fn data(payload: Bytes) -> Self {
+        lomond::tokio::Message::Binary(payload)
+    }
+    fn text(s: &str) -> Self {
+        lomond::tokio::Message::Text(s.into())
+    }
+    fn len(&self) -> Option<usize> {
+        match self {
+            lomond::tokio::Message::Binary(b) => Some(b.len()),
+            lomond::tokio::Message::Text(t) => Some(t.len()),
+            _ => None,
+        }
+    }
+    fn as_text(&self) -> Option<&str> {
+        match self {
+            lomond::tokio::Message::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl Msg for tokio_tungstenite::tungstenite::Message {
+    fn data(payload: Bytes) -> Self {
+        Self::Binary(payload)
+    }
+    fn text(s: &str) -> Self {
+        Self::Text(s.into())
+    }
+    fn len(&self) -> Option<usize> {
+        match self {
+            Self::Binary(b) => Some(b.len()),
+            Self::Text(t) => Some(t.len()),
+            _ => None,
+        }
+    }
+    fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl Msg for tokio_websockets::Message {
+    fn data(payload: Bytes) -> Self {
+        tokio_websockets::Message::binary(payload)
+    }
+    fn text(s: &str) -> Self {
+        tokio_websockets::Message::text(s.to_owned())
+    }
+    fn len(&self) -> Option<usize> {
+        (self.is_binary() || self.is_text()).then(|| self.as_payload().len())
+    }
+    fn as_text(&self) -> Option<&str> {
+        self.as_text()
+    }
+}
+
+/// Scenarios over any `Stream + Sink` client.
+mod generic {
+    use super::*;
+    use std::future::Future;
+
+    pub async fn run<L, S, E, F>(run: &Run, open: impl Fn() -> F) -> Result<usize>
+    where
+        L: Lib,
+        S: Stream<Item = std::result::Result<L::M, E>> + Sink<L::M> + Unpin + 'static,
+        L::M: 'static,
+        E: 'static,
+        E: std::error::Error + 'static,
+        <S as Sink<L::M>>::Error: std::error::Error + 'static,
+        F: Future<Output = Result<S>>,
+    {
+        if run.scenario == Scenario::Idle {
+            // Each connection is polled by its own task, as an application
+            // waiting for messages would.
+            let before = current_rss();
+            let local = tokio::task::LocalSet::new();
+            for _ in 0..run.count {
+                let mut ws = open().await?;
+                local.spawn_local(async move { while let Some(Ok(_)) = ws.next().await {} });
+            }
+            local
+                .run_until(tokio::time::sleep(std::time::Duration::from_millis(500)))
+                .await;
+            let per = (current_rss().saturating_sub(before)) / run.count.max(1);
+            return Ok(per);
+        }
+        let mut ws = open().await?;
+        let payload = run.payload();
+        match run.scenario {
+            Scenario::Recv => {
+                let mut got = 0;
+                while got < run.count {
+                    match ws.next().await {
+                        Some(m) => {
+                            if m?.len().is_some() {
+                                got += 1;
+                            }
+                        }
+                        None => return Err("closed early".into()),
+                    }
+                }
+            }
+            Scenario::Send => {
+                for _ in 0..run.count {
+                    ws.feed(L::M::data(payload.clone())).await?;
+                }
+                ws.send(L::M::text("done")).await?;
+                loop {
+                    let m = ws.next().await.ok_or("closed early")??;
+                    if let Some(t) = m.as_text() {
+                        if t.parse::<usize>()? != run.size * run.count {
+                            return Err("the server counted another byte total".into());
+                        }
+                        break;
+                    }
+                }
+            }
+            Scenario::Echo(inflight) => {
+                let first = inflight.min(run.count);
+                for _ in 0..first {
+                    ws.feed(L::M::data(payload.clone())).await?;
+                }
+                ws.flush().await?;
+                let (mut sent, mut got) = (first, 0);
+                while got < run.count {
+                    let m = ws.next().await.ok_or("closed early")??;
+                    if m.len().is_some() {
+                        got += 1;
+                        if sent < run.count {
+                            ws.send(L::M::data(payload.clone())).await?;
+                            sent += 1;
+                        }
+                    }
+                }
+            }
+            Scenario::Idle => unreachable!(),
+        }
+        let _ = ws.close().await;
+        Ok(0)
+    }
+}
+
+/// The blocking clients.
+mod blocking {
+    use super::*;
+    use lomond::{Event, WebSocket};
+    use tungstenite::Message;
+
+    pub fn lomond(run: &Run) -> Result<usize> {
+        if run.scenario == Scenario::Idle {
+            return Err("idle needs an async client".into());
+        }
+        let ws = WebSocket::new(&run.url())?.ping_rate(None).poll(None);
+        let sender = ws.sender();
+        let payload = run.payload();
+        let (mut sent, mut got) = (0, 0);
+        for event in ws {
+            match event {
+                Event::Ready { .. } => match run.scenario {
+                    Scenario::Send => {
+                        for _ in 0..run.count {
+                            sender.send_binary(&payload)?;
+                        }
+                        sender.send_text("done")?;
+                    }
+                    Scenario::Echo(inflight) => {
+                        while sent < inflight.min(run.count) {
+                            sender.send_binary(&payload)?;
+                            sent += 1;
+                        }
+                    }
+                    _ => {}
+                },
+                Event::Text(t) if run.scenario == Scenario::Send => {
+                    if t.parse::<usize>()? != run.size * run.count {
+                        return Err("the server counted another byte total".into());
+                    }
+                    sender.close(1000, "")?;
+                }
+                Event::Text(_) | Event::Binary(_) => {
+                    got += 1;
+                    if matches!(run.scenario, Scenario::Echo(_)) && sent < run.count {
+                        sender.send_binary(&payload)?;
+                        sent += 1;
+                    }
+                    if got == run.count && sender.is_open() {
+                        sender.close(1000, "")?;
+                    }
+                }
+                Event::ConnectFail { error } => return Err(error.into()),
+                Event::ProtocolError { error } => return Err(error.into()),
+                _ => {}
+            }
+        }
+        if run.scenario != Scenario::Send && got < run.count {
+            return Err("closed early".into());
+        }
+        Ok(0)
+    }
+
+    pub fn tungstenite(run: &Run) -> Result<usize> {
+        if run.scenario == Scenario::Idle {
+            return Err("idle needs an async client".into());
+        }
+        let (mut ws, _) = tungstenite::connect(run.url())?;
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_nodelay(true)?;
+        }
+        let payload = run.payload();
+        match run.scenario {
+            Scenario::Recv => {
+                let mut got = 0;
+                while got < run.count {
+                    if let Message::Binary(_) | Message::Text(_) = ws.read()? {
+                        got += 1;
+                    }
+                }
+            }
+            Scenario::Send => {
+                for _ in 0..run.count {
+                    ws.write(Message::Binary(payload.clone()))?;
+                }
+                ws.send(Message::Text("done".into()))?;
+                loop {
+                    if let Message::Text(t) = ws.read()? {
+                        if t.parse::<usize>()? != run.size * run.count {
+                            return Err("the server counted another byte total".into());
+                        }
+                        break;
+                    }
+                }
+            }
+            Scenario::Echo(inflight) => {
+                let first = inflight.min(run.count);
+                for _ in 0..first {
+                    ws.write(Message::Binary(payload.clone()))?;
+                }
+                ws.flush()?;
+                let (mut sent, mut got) = (first, 0);
+                while got < run.count {
+                    if let Message::Binary(_) = ws.read()? {
+                        got += 1;
+                        if sent < run.count {
+                            ws.send(Message::Binary(payload.clone()))?;
+                            sent += 1;
+                        }
+                    }
+                }
+            }
+            Scenario::Idle => unreachable!(),
+        }
+        let _ = ws.close(None);
+        Ok(0)
+    }
+}
+
+/// fastwebsockets: no Stream/Sink, and its client handshake wants hyper, so
+/// the upgrade is done by hand and the library takes over the stream.
+mod fastws {
+    use super::*;
+    use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    async fn open(url: &str) -> Result<WebSocket<TcpStream>> {
+        let rest = url.strip_prefix("ws://").ok_or("ws:// only")?;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut stream = TcpStream::connect(host).await?;
+        stream.set_nodelay(true)?;
+        let request = format!(
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).await? == 0 {
+                return Err("closed during handshake".into());
+            }
+            head.push(byte[0]);
+        }
+        if !head.starts_with(b"HTTP/1.1 101") {
+            return Err("not upgraded".into());
+        }
+        let mut ws = WebSocket::after_handshake(stream, Role::Client);
+        ws.set_auto_close(true);
+        ws.set_auto_pong(true);
+        ws.set_max_message_size(64 << 20);
+        Ok(ws)
+    }
+
+    fn is_data(frame: &Frame<'_>) -> bool {
+        matches!(frame.opcode, OpCode::Binary | OpCode::Text)
+    }
+
+    pub async fn run(run: &Run) -> Result<usize> {
+        if run.scenario == Scenario::Idle {
+            let before = current_rss();
+            let local = tokio::task::LocalSet::new();
+            for _ in 0..run.count {
+                let mut ws = open(&run.url()).await?;
+                local.spawn_local(async move { while ws.read_frame().await.is_ok() {} });
+            }
+            local
+                .run_until(tokio::time::sleep(std::time::Duration::from_millis(500)))
+                .await;
+            let per = (current_rss().saturating_sub(before)) / run.count.max(1);
+            return Ok(per);
+        }
+        let mut ws = open(&run.url()).await?;
+        let payload = run.payload();
+        match run.scenario {
+            Scenario::Recv => {
+                let mut got = 0;
+                while got < run.count {
+                    if is_data(&ws.read_frame().await?) {
+                        got += 1;
+                    }
+                }
+            }
+            Scenario::Send => {
+                for _ in 0..run.count {
+                    ws.write_frame(Frame::binary(Payload::Borrowed(&payload)))
+                        .await?;
+                }
+                ws.write_frame(Frame::text(Payload::Borrowed(b"done")))
+                    .await?;
+                loop {
+                    let frame = ws.read_frame().await?;
+                    if frame.opcode == OpCode::Text {
+                        let total: usize = std::str::from_utf8(&frame.payload)?.parse()?;
+                        if total != run.size * run.count {
+                            return Err("the server counted another byte total".into());
+                        }
+                        break;
+                    }
+                }
+            }
+            Scenario::Echo(inflight) => {
+                let first = inflight.min(run.count);
+                for _ in 0..first {
+                    ws.write_frame(Frame::binary(Payload::Borrowed(&payload)))
+                        .await?;
+                }
+                let (mut sent, mut got) = (first, 0);
+                while got < run.count {
+                    if is_data(&ws.read_frame().await?) {
+                        got += 1;
+                        if sent < run.count {
+                            ws.write_frame(Frame::binary(Payload::Borrowed(&payload)))
+                                .await?;
+                            sent += 1;
+                        }
+                    }
+                }
+            }
+            Scenario::Idle => unreachable!(),
+        }
+        let _ = ws.write_frame(Frame::close(1000, b"")).await;
+        Ok(0)
+    }
+}

@@ -1,0 +1,438 @@
+//! Runs every client library through every scenario against one
+//! bench-server, interleaved and repeated, and writes the medians to
+//! `docs/bench.md` and a chart to `docs/bench.svg`.
+//!
+//!     cargo build --release -p lomond-bench && target/release/bench-run [--quick] [--reps N]
+//!
+//! `--quick` runs smaller counts (a smoke test, not a measurement).
+//! With `LOMOND_PY=path/to/python` (a Python with `lomond` installed, see
+//! `bench/run.sh`), the original Python Lomond runs too, as the baseline.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const LIBS: &[&str] = &[
+    "lomond-blocking",
+    "lomond-tokio",
+    "tungstenite",
+    "tokio-tungstenite",
+    "fastwebsockets",
+    "tokio-websockets",
+    "yawc",
+];
+
+/// Libraries that can hold 10,000 idle connections on one thread.
+const ASYNC_LIBS: &[&str] = &[
+    "lomond-tokio",
+    "tokio-tungstenite",
+    "fastwebsockets",
+    "tokio-websockets",
+    "yawc",
+];
+
+#[derive(Clone)]
+struct Case {
+    scenario: &'static str,
+    size: usize,
+    count: usize,
+}
+
+fn cases(quick: bool) -> Vec<Case> {
+    let scale = if quick { 20 } else { 1 };
+    let mut all = Vec::new();
+    for scenario in ["recv", "send"] {
+        for size in [16usize, 1024, 65536, 1 << 20] {
+            // About 256 MiB per run, between 2,000 and 1,000,000 messages.
+            let count = ((256usize << 20) / size).clamp(2000, 1_000_000) / scale;
+            all.push(Case {
+                scenario,
+                size,
+                count,
+            });
+        }
+    }
+    all.push(Case {
+        scenario: "echo1",
+        size: 32,
+        count: 20_000 / scale,
+    });
+    all.push(Case {
+        scenario: "echo64",
+        size: 32,
+        count: 500_000 / scale,
+    });
+    all.push(Case {
+        scenario: "idle",
+        size: 0,
+        count: 10_000 / scale,
+    });
+    all
+}
+
+/// One run's figures.
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    secs: f64,
+    cpu: f64,
+    maxrss_kb: f64,
+    extra: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[v.len() / 2]
+}
+
+fn run_one(bin: &PathBuf, lib: &str, case: &Case, url: &str) -> Result<Sample> {
+    let out = if lib == "lomond-python" {
+        let py = std::env::var("LOMOND_PY")?;
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/client.py");
+        Command::new(py)
+            .arg(script)
+            .args([
+                case.scenario,
+                &case.size.to_string(),
+                &case.count.to_string(),
+                url,
+            ])
+            .output()?
+    } else {
+        Command::new(bin)
+            .args([
+                lib,
+                case.scenario,
+                &case.size.to_string(),
+                &case.count.to_string(),
+                url,
+            ])
+            .output()?
+    };
+    if !out.status.success() {
+        return Err(format!(
+            "{lib} {} {}: {}",
+            case.scenario,
+            case.size,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let line = String::from_utf8(out.stdout)?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    if f.len() < 8 {
+        return Err(format!("bad output {line:?}").into());
+    }
+    Ok(Sample {
+        secs: f[4].parse()?,
+        cpu: f[5].parse()?,
+        maxrss_kb: f[6].parse()?,
+        extra: f[7].parse()?,
+    })
+}
+
+/// memcpy bandwidth of this machine, GB/s (the bar for 1 MiB receives).
+fn memcpy_gbps() -> f64 {
+    let src = vec![1u8; 64 << 20];
+    let mut dst = vec![0u8; 64 << 20];
+    let mut best = f64::MAX;
+    for _ in 0..8 {
+        let t = Instant::now();
+        dst.copy_from_slice(std::hint::black_box(&src));
+        std::hint::black_box(&dst);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (64 << 20) as f64 / best / 1e9
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpu}, {cores} cores, Linux {}", kernel.trim())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let reps: usize = args
+        .iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .map(|r| r.parse())
+        .transpose()?
+        .unwrap_or(if quick { 1 } else { 5 });
+    let exe = std::env::current_exe()?;
+    let client = exe.with_file_name("bench-client");
+    let mut server = Command::new(exe.with_file_name("bench-server"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut url = String::new();
+    BufReader::new(server.stdout.take().ok_or("no server stdout")?).read_line(&mut url)?;
+    let url = url.trim().to_owned();
+    let mut libs: Vec<&str> = LIBS.to_vec();
+    if std::env::var("LOMOND_PY").is_ok() {
+        libs.push("lomond-python");
+    }
+
+    let cases = cases(quick);
+    let mut samples: BTreeMap<(usize, &str), Vec<Sample>> = BTreeMap::new();
+    for rep in 0..reps {
+        for (i, case) in cases.iter().enumerate() {
+            for &lib in &libs {
+                let is_async = ASYNC_LIBS.contains(&lib);
+                if case.scenario == "idle" && !is_async {
+                    continue;
+                }
+                let mut case = case.clone();
+                if lib == "lomond-python" {
+                    // The baseline is ~100x slower: keep its runs short.
+                    case.count = (case.count / 50).max(100);
+                }
+                match run_one(&client, lib, &case, &url) {
+                    Ok(s) => samples.entry((i, lib)).or_default().push(s),
+                    Err(e) => eprintln!("run {rep}: {e}"),
+                }
+            }
+            eprintln!(
+                "rep {}/{reps}: {} {} B done",
+                rep + 1,
+                case.scenario,
+                case.size
+            );
+        }
+    }
+    let _ = server.kill();
+
+    let memcpy = memcpy_gbps();
+    let md = report(&cases, &libs, &samples, memcpy, reps, quick);
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    std::fs::create_dir_all(&docs)?;
+    let name = if quick { "bench-quick" } else { "bench" };
+    std::fs::write(docs.join(format!("{name}.md")), md.0)?;
+    std::fs::write(docs.join(format!("{name}.svg")), md.1)?;
+    eprintln!("wrote docs/{name}.md and docs/{name}.svg");
+    Ok(())
+}
+
+/// Per case and library: (msgs/s, MB/s, CPU s per million messages, peak
+/// RSS MiB, bytes per idle connection).
+type Row = (f64, f64, f64, f64, f64);
+
+fn rows(
+    case: &Case,
+    libs: &[&str],
+    samples: &BTreeMap<(usize, &str), Vec<Sample>>,
+    i: usize,
+) -> Vec<(String, Row)> {
+    libs.iter()
+        .filter_map(|&lib| {
+            let s = samples.get(&(i, lib))?;
+            let count = if lib == "lomond-python" {
+                (case.count / 50).max(100)
+            } else {
+                case.count
+            } as f64;
+            let secs = median(s.iter().map(|x| x.secs).collect());
+            let cpu = median(s.iter().map(|x| x.cpu).collect());
+            let rss = median(s.iter().map(|x| x.maxrss_kb).collect()) / 1024.0;
+            let extra = median(s.iter().map(|x| x.extra).collect());
+            Some((
+                lib.to_owned(),
+                (
+                    count / secs,
+                    count * case.size as f64 / secs / 1e6,
+                    cpu / count * 1e6,
+                    rss,
+                    extra,
+                ),
+            ))
+        })
+        .collect()
+}
+
+fn report(
+    cases: &[Case],
+    libs: &[&str],
+    samples: &BTreeMap<(usize, &str), Vec<Sample>>,
+    memcpy: f64,
+    reps: usize,
+    quick: bool,
+) -> (String, String) {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Benchmarks{}\n",
+        if quick {
+            " (quick smoke run, not a measurement)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        md,
+        "Machine: {}. memcpy: {memcpy:.1} GB/s. Each figure is the median of {reps} runs; \
+         libraries interleaved within each repetition; every client is a separate, \
+         single-threaded process against the same one-thread `bench-server` on loopback.\n",
+        machine()
+    );
+    let _ = writeln!(
+        md,
+        "Command: `cargo build --release -p lomond-bench && target/release/bench-run{}`\n",
+        if quick { " --quick" } else { "" }
+    );
+    let _ = writeln!(
+        md,
+        "CPU is the client's user+sys time (getrusage) per million messages; lower is better. \
+        \"vs best peer\" divides lomond's CPU by the lowest CPU among the other libraries.\n"
+    );
+    // Chart data: per case, lomond-tokio and lomond-blocking CPU relative to the best peer.
+    let mut chart: Vec<(String, f64, f64)> = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let rows = rows(case, libs, samples, i);
+        if rows.is_empty() {
+            continue;
+        }
+        if case.scenario == "idle" {
+            let _ = writeln!(md, "## idle: {} open connections\n", case.count);
+            let _ = writeln!(
+                md,
+                "| library | bytes per connection | peak RSS MiB |\n|---|---:|---:|"
+            );
+            for (lib, r) in &rows {
+                let _ = writeln!(md, "| {lib} | {:.0} | {:.1} |", r.4, r.3);
+            }
+            md.push('\n');
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "## {} {} B ({} messages)\n",
+            case.scenario, case.size, case.count
+        );
+        let _ = writeln!(md, "| library | msgs/s | MB/s | CPU s / M msgs | peak RSS MiB |\n|---|---:|---:|---:|---:|");
+        for (lib, r) in &rows {
+            let _ = writeln!(
+                md,
+                "| {lib} | {:.0} | {:.1} | {:.3} | {:.1} |",
+                r.0, r.1, r.2, r.3
+            );
+        }
+        let best_peer = rows
+            .iter()
+            .filter(|(l, _)| !l.starts_with("lomond"))
+            .map(|(_, r)| r.2)
+            .fold(f64::INFINITY, f64::min);
+        let cpu = |name: &str| rows.iter().find(|(l, _)| l == name).map(|(_, r)| r.2);
+        let (t, b) = (cpu("lomond-tokio"), cpu("lomond-blocking"));
+        if let (Some(t), Some(b)) = (t, b) {
+            let _ = writeln!(
+                md,
+                "\nvs best peer: lomond-tokio {:.2}, lomond-blocking {:.2}",
+                t / best_peer,
+                b / best_peer
+            );
+            chart.push((
+                format!("{} {}", case.scenario, case.size),
+                t / best_peer,
+                b / best_peer,
+            ));
+        }
+        if case.scenario == "recv" && case.size == 1 << 20 {
+            let mbps = rows
+                .iter()
+                .filter(|(l, _)| l.starts_with("lomond"))
+                .map(|(_, r)| r.1)
+                .fold(0.0, f64::max);
+            let _ = writeln!(
+                md,
+                "\nlomond receives 1 MiB messages at {:.2} of memcpy bandwidth.",
+                mbps / 1e3 / memcpy
+            );
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(
+        md,
+        "![CPU relative to the best peer](bench{}.svg)",
+        if quick { "-quick" } else { "" }
+    );
+    (md, svg(&chart))
+}
+
+/// A bar chart of lomond's CPU per message relative to the best peer (1.0).
+fn svg(chart: &[(String, f64, f64)]) -> String {
+    let (w, row, left) = (720.0, 26.0, 130.0);
+    let h = 60.0 + row * chart.len() as f64;
+    let max = chart
+        .iter()
+        .flat_map(|c| [c.1, c.2])
+        .filter(|v| v.is_finite())
+        .fold(1.5f64, f64::max);
+    let x = |v: f64| left + (w - left - 60.0) * v / max;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = write!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = write!(
+        s,
+        r#"<text x="10" y="18" font-size="14">lomond CPU per message / best peer's (lower is better; 1.0 = best peer)</text>"#
+    );
+    for (i, (label, tokio, blocking)) in chart.iter().enumerate() {
+        let y = 34.0 + row * i as f64;
+        let _ = write!(s, r#"<text x="10" y="{}">{label}</text>"#, y + 14.0);
+        for (j, (v, color)) in [(*tokio, "#2b6cb0"), (*blocking, "#9f7aea")]
+            .iter()
+            .enumerate()
+        {
+            let yy = y + 2.0 + j as f64 * 11.0;
+            if v.is_finite() {
+                let _ = write!(
+                    s,
+                    r#"<rect x="{left}" y="{yy}" width="{:.1}" height="10" fill="{color}"/><text x="{:.1}" y="{}" font-size="10">{v:.2}</text>"#,
+                    x(*v) - left,
+                    x(*v) + 4.0,
+                    yy + 9.0
+                );
+            }
+        }
+    }
+    let one = x(1.0);
+    let _ = write!(
+        s,
+        r#"<line x1="{one}" y1="28" x2="{one}" y2="{}" stroke="black" stroke-dasharray="4"/>"#,
+        h - 10.0
+    );
+    let _ = write!(
+        s,
+        r##"<rect x="{}" y="{}" width="10" height="10" fill="#2b6cb0"/><text x="{}" y="{}">lomond-tokio</text><rect x="{}" y="{}" width="10" height="10" fill="#9f7aea"/><text x="{}" y="{}">lomond-blocking</text>"##,
+        w - 250.0,
+        h - 18.0,
+        w - 236.0,
+        h - 9.0,
+        w - 140.0,
+        h - 18.0,
+        w - 126.0,
+        h - 9.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
