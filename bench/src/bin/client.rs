@@ -1,5 +1,5 @@
 //! One benchmark run of one client library, in its own process, single
-//! threaded. Prints one line: `lib scenario size count secs cpu_secs
+//! threaded, with TCP_NODELAY set for every library (as lomond does). Prints one line: `lib scenario size count secs cpu_secs
 //! maxrss_kb extra`, where cpu is user+sys from getrusage and extra is the
 //! RSS bytes per connection for `idle` (0 otherwise).
 //!
@@ -123,13 +123,19 @@ fn main() -> Result<()> {
                     .uri(&run.url())?
                     .connect()
                     .await?;
+                // Every client runs with Nagle off, as lomond does.
+                if let tokio_websockets::MaybeTlsStream::Plain(s) = ws.get_ref() {
+                    s.set_nodelay(true)?;
+                }
                 Ok::<_, Box<dyn std::error::Error>>(ws)
             };
             generic::run::<TwsMsg, _, _, _>(&run, open).await
         })?,
         "yawc" => runtime.block_on(async {
             let open = || async {
-                let ws = yawc::WebSocket::connect(run.url().parse()?).await?;
+                let ws = yawc::WebSocket::connect(run.url().parse()?)
+                    .with_options(yawc::Options::default().with_no_delay())
+                    .await?;
                 // Frames come without a Result; map keeps the Sink side.
                 Ok::<_, Box<dyn std::error::Error>>(ws.map(Ok::<_, std::convert::Infallible>))
             };
@@ -363,15 +369,16 @@ mod blocking {
                 Event::Ready { .. } => match run.scenario {
                     Scenario::Send => {
                         for _ in 0..run.count {
-                            sender.send_binary(&payload)?;
+                            sender.feed_binary(&payload)?;
                         }
                         sender.send_text("done")?;
                     }
                     Scenario::Echo(inflight) => {
                         while sent < inflight.min(run.count) {
-                            sender.send_binary(&payload)?;
+                            sender.feed_binary(&payload)?;
                             sent += 1;
                         }
+                        sender.flush()?;
                     }
                     _ => {}
                 },

@@ -5,6 +5,9 @@ use crate::error::SendError;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Queued bytes past which `feed_*` writes.
+const FEED_FLUSH_AT: usize = 64 << 10;
+
 /// Where blocking senders find the live connection.
 pub(crate) type Slot = crate::slot::Slot<Shared>;
 
@@ -43,6 +46,40 @@ impl Sender {
     /// Sends a binary message; `compress: false` skips compression for it.
     pub fn send_binary_with(&self, data: &[u8], compress: bool) -> Result<(), SendError> {
         self.with_shared(|c| c.send_binary_with(data, compress))
+    }
+
+    /// Queues a text message without writing it: the next
+    /// [`flush`](Self::flush), or any send, writes everything queued in one
+    /// go. Past 64 KiB queued, it writes (so memory stays bounded).
+    pub fn feed_text(&self, text: &str) -> Result<(), SendError> {
+        self.feed(|c| c.send_text(text))
+    }
+
+    /// Queues a binary message without writing it, as
+    /// [`feed_text`](Self::feed_text) does.
+    pub fn feed_binary(&self, data: &[u8]) -> Result<(), SendError> {
+        self.feed(|c| c.send_binary(data))
+    }
+
+    /// Writes everything queued.
+    pub fn flush(&self) -> Result<(), SendError> {
+        self.slot.get()?.send(|_| Ok(()))
+    }
+
+    fn feed(
+        &self,
+        op: impl FnOnce(&mut crate::proto::Connection) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        let shared = self.slot.get()?;
+        let queued = {
+            let mut core = shared.core();
+            op(&mut core)?;
+            core.poll_transmit().len()
+        };
+        if queued >= FEED_FLUSH_AT {
+            shared.send(|_| Ok(()))?;
+        }
+        Ok(())
     }
 
     /// Sends a ping (payload at most 125 bytes).

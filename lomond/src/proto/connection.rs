@@ -189,8 +189,8 @@ impl Connection {
 
     /// Feeds bytes read from the network.
     ///
-    /// Decoding is lazy: it runs up to the next event here, and further as
-    /// [`poll_event`](Self::poll_event) is called. So every message that
+    /// Frame decoding is lazy: it runs as [`poll_event`](Self::poll_event)
+    /// is called, one event at a time. So every message that
     /// arrived whole before a protocol error is delivered (and can be
     /// answered) before the connection fails, and no more is decoded than
     /// the application has asked for.
@@ -225,9 +225,15 @@ impl Connection {
                     self.timers.unresponsive = Some(now + t);
                 }
             }
-            _ => {}
+            // The handshake is settled as soon as its bytes are here, so
+            // that sends work right after the 101 is fed in; frames are
+            // decoded as events are polled.
+            Phase::Handshake | Phase::RejectBody { .. } => {
+                if let Some(event) = self.process() {
+                    self.events.push_back(event);
+                }
+            }
         }
-        self.process();
     }
 
     /// Frees buffers that hold nothing, so an idle connection costs only its
@@ -254,8 +260,9 @@ impl Connection {
         self.now = now;
         self.eof = true;
         if self.events.is_empty() {
-            self.process();
-            if self.events.is_empty() {
+            if let Some(event) = self.process() {
+                self.events.push_back(event);
+            } else if self.events.is_empty() {
                 self.eof = false;
                 self.apply_eof();
             }
@@ -291,33 +298,34 @@ impl Connection {
         }
     }
 
-    /// Decodes the buffered input up to the next event.
-    fn process(&mut self) {
+    /// Decodes the buffered input up to the next event. A message, ping or
+    /// pong is returned directly (the common case skips the queue); other
+    /// events go to the queue.
+    fn process(&mut self) -> Option<Event> {
         let now = self.now;
         loop {
             match self.phase {
                 Phase::Handshake => {
                     if !self.process_handshake(now) {
-                        return;
+                        return None;
                     }
                 }
                 Phase::RejectBody { .. } => {
                     self.process_reject_body();
-                    return;
+                    return None;
                 }
-                Phase::Open => {
-                    self.process_frames(now);
-                    return;
-                }
+                Phase::Open => return self.process_frames(now),
                 Phase::Draining { .. } | Phase::Done => {
                     self.input = BytesMut::new();
-                    return;
+                    return None;
                 }
             }
         }
     }
 
     /// Returns true when the phase moved on and there may be more to decode.
+    #[cold]
+    #[inline(never)]
     fn process_handshake(&mut self, now: Instant) -> bool {
         let max = self.config.max_handshake_size;
         match &self.role {
@@ -407,6 +415,11 @@ impl Connection {
         if let Role::Client { handshake } = &mut self.role {
             *handshake = None;
         }
+        if self.input.is_empty() {
+            // The buffer the handshake arrived in: most connections go quiet
+            // after it, and should not keep it.
+            self.input = BytesMut::new();
+        }
         self.phase = Phase::Open;
         self.timers.handshake = None;
         self.timers.next_ping = self.config.ping_rate.map(|t| now + t);
@@ -447,6 +460,8 @@ impl Connection {
         self.message.enable_inflate(Inflater::new(theirs));
     }
 
+    #[cold]
+    #[inline(never)]
     fn process_reject_body(&mut self) {
         let Phase::RejectBody {
             body, remaining, ..
@@ -488,16 +503,18 @@ impl Connection {
         self.reject(error, Some(response));
     }
 
+    #[cold]
+    #[inline(never)]
     fn reject(&mut self, error: HandshakeError, response: Option<Box<Response>>) {
         self.events.push_back(Event::Rejected { error, response });
         self.disconnect(DisconnectReason::Rejected);
     }
 
-    fn process_frames(&mut self, now: Instant) {
+    fn process_frames(&mut self, now: Instant) -> Option<Event> {
         while matches!(self.phase, Phase::Open) && self.events.is_empty() {
             match self.read {
                 ReadState::Header => match frame::parse_header(&self.input) {
-                    Ok(None) => return,
+                    Ok(None) => return None,
                     Ok(Some((header, n))) => {
                         if let Err(e) = self.check_header(&header) {
                             return self.fail(e, now);
@@ -525,11 +542,13 @@ impl Connection {
                     let seen = seen + take;
                     self.read = ReadState::Payload { header, seen };
                     if seen < len {
-                        return;
+                        return None;
                     }
                     self.read = ReadState::Header;
-                    if let Err(e) = self.handle_frame(header, Bytes::new(), now) {
-                        return self.fail(e, now);
+                    match self.handle_frame(header, Bytes::new(), now) {
+                        Ok(Some(event)) => return Some(event),
+                        Ok(None) => {}
+                        Err(e) => return self.fail(e, now),
                     }
                 }
                 ReadState::Payload { header, seen } => {
@@ -556,16 +575,19 @@ impl Connection {
                             // One reservation for the rest of a large frame.
                             self.input.reserve(len - self.input.len());
                         }
-                        return;
+                        return None;
                     }
                     let payload = self.input.split_to(len).freeze();
                     self.read = ReadState::Header;
-                    if let Err(e) = self.handle_frame(header, payload, now) {
-                        return self.fail(e, now);
+                    match self.handle_frame(header, payload, now) {
+                        Ok(Some(event)) => return Some(event),
+                        Ok(None) => {}
+                        Err(e) => return self.fail(e, now),
                     }
                 }
             }
         }
+        None
     }
 
     /// Checks that depend on this connection: RSV bits, masking direction,
@@ -598,25 +620,24 @@ impl Connection {
         Ok(())
     }
 
+    /// Acts on a whole frame; returns a message, ping or pong event.
     fn handle_frame(
         &mut self,
         header: FrameHeader,
         payload: Bytes,
         now: Instant,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Option<Event>, ProtocolError> {
         match header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                if let Some(event) = self.message.end_frame(header.fin, payload)? {
-                    self.events.push_back(event);
-                }
+                return self.message.end_frame(header.fin, payload);
             }
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent && !self.write_buffer_full(0) {
                     self.queue_frame(OpCode::Pong, &payload);
                 }
-                self.events.push_back(Event::Ping(payload));
+                return Ok(Some(Event::Ping(payload)));
             }
-            OpCode::Pong => self.events.push_back(Event::Pong(payload)),
+            OpCode::Pong => return Ok(Some(Event::Pong(payload))),
             OpCode::Close => {
                 let (code, reason) = close::parse_payload(payload)?;
                 self.close_received = true;
@@ -634,12 +655,14 @@ impl Connection {
                 self.drain(DisconnectReason::Closed, now);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): report, send a Close with the
     /// error's code, and read nothing more.
-    fn fail(&mut self, error: ProtocolError, now: Instant) {
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, error: ProtocolError, now: Instant) -> Option<Event> {
         self.events.push_back(Event::ProtocolError {
             error: error.clone(),
         });
@@ -652,6 +675,7 @@ impl Connection {
             self.close_sent = true;
         }
         self.drain(DisconnectReason::ProtocolError(error), now);
+        None
     }
 
     /// Stops reading. A client waits (up to the close timeout) for the
@@ -908,7 +932,9 @@ impl Connection {
     /// The next event, in order, decoding buffered input as needed.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() {
-            self.process();
+            if let Some(event) = self.process() {
+                return Some(event);
+            }
             if self.events.is_empty() && self.eof {
                 self.eof = false;
                 self.apply_eof();

@@ -94,17 +94,21 @@ struct Running {
 impl Running {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
-        shared.stream_waker.register(cx.waker());
         loop {
             if let Some(event) = shared.core().poll_event() {
                 return Poll::Ready(Some(event));
             }
             // Decoding may have queued pongs or a Close; senders may have
             // left bytes when they let go of the write half.
-            if let Poll::Ready(Err(e)) = shared.poll_flush(cx) {
-                shared.core().handle_io_error(e);
-                continue;
-            }
+            let flush_busy = match shared.poll_flush(cx) {
+                Poll::Ready(Err(e)) => {
+                    shared.core().handle_io_error(e);
+                    continue;
+                }
+                Poll::Ready(Ok(wrote)) => !wrote,
+                // The socket is full; its readiness wakes us.
+                Poll::Pending => false,
+            };
             if shared.core().is_done() {
                 shared.close_now();
                 return Poll::Ready(None);
@@ -125,7 +129,7 @@ impl Running {
                         core.next_deadline()
                     };
                     let Some(deadline) = deadline else {
-                        return Poll::Pending;
+                        return self.park(cx, flush_busy);
                     };
                     if self.sleep_at != Some(deadline) {
                         self.sleep
@@ -135,11 +139,29 @@ impl Running {
                     }
                     match self.sleep.as_mut().poll(cx) {
                         Poll::Ready(()) => shared.core().handle_timeout(now()),
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => return self.park(cx, flush_busy),
                     }
                 }
             }
         }
+    }
+
+    /// Going to sleep: from here on, a sender that leaves bytes for us or
+    /// ends the connection must wake us. Registering only now keeps the
+    /// per-event path free of it. A sender that let go of the write half
+    /// (`flush_busy`: it held it when we tried) or ended the connection
+    /// before we registered could not wake us, so look once more.
+    fn park(&mut self, cx: &mut Context<'_>, flush_busy: bool) -> Poll<Option<Event>> {
+        self.shared.stream_waker.register(cx.waker());
+        let missed = {
+            let core = self.shared.core();
+            core.is_done()
+                || (flush_busy && !core.poll_transmit().is_empty() && !self.shared.writer_busy())
+        };
+        if missed {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     }
 }
 

@@ -136,6 +136,12 @@ impl Shared {
         }
     }
 
+    /// Whether a task holds the write half (and will wake the stream when
+    /// it lets go).
+    pub(crate) fn writer_busy(&self) -> bool {
+        self.writer.try_lock().is_err()
+    }
+
     /// Sends what fits in the socket now and closes the write half, without
     /// waiting: for `Drop`, where nothing can be awaited.
     pub(crate) fn close_now(&self) {
