@@ -11,8 +11,14 @@ use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Size of the reused read buffer.
-const READ_BUFFER: usize = 64 << 10;
+/// Size of the reused read buffer: large, so big messages arrive in few
+/// reads (one blocking connection per thread: memory is not the concern).
+const READ_BUFFER: usize = 256 << 10;
+
+/// How late a read may return after the core's deadline. Resetting the
+/// socket timeout on every read would cost a syscall per read; the core's
+/// timers are seconds apart, so 10 ms of slack is invisible.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
 
 enum State {
     Start,
@@ -33,6 +39,8 @@ pub struct Events {
     slot: Arc<Slot>,
     state: State,
     read_buf: Vec<u8>,
+    /// The socket's read timeout as last set (outer `None`: never set).
+    timeout_set: Option<Option<Duration>>,
 }
 
 impl Events {
@@ -43,6 +51,7 @@ impl Events {
             slot,
             state: State::Start,
             read_buf: Vec::new(),
+            timeout_set: None,
         }
     }
 
@@ -87,9 +96,12 @@ impl Events {
             None => None,
         };
         let stream = shared.stream();
-        if let Err(e) = stream.set_read_timeout(timeout) {
-            shared.core().handle_io_error(e);
-            return;
+        if self.timeout_needs_reset(timeout) {
+            if let Err(e) = stream.set_read_timeout(timeout) {
+                shared.core().handle_io_error(e);
+                return;
+            }
+            self.timeout_set = Some(timeout);
         }
         if self.read_buf.len() < READ_BUFFER {
             self.read_buf.resize(READ_BUFFER, 0);
@@ -115,6 +127,19 @@ impl Events {
                 let e = shared.take_write_error().unwrap_or(e);
                 shared.core().handle_io_error(e);
             }
+        }
+    }
+
+    /// Whether the socket's read timeout must change for a read that
+    /// should end within `wanted`: when the current one could end more than
+    /// the slack later (or never), or is so short that reads would keep
+    /// waking early.
+    fn timeout_needs_reset(&self, wanted: Option<Duration>) -> bool {
+        match (self.timeout_set, wanted) {
+            (None, _) => true,
+            (Some(None), None) => false,
+            (Some(None), Some(_)) | (Some(Some(_)), None) => true,
+            (Some(Some(set)), Some(wanted)) => set > wanted + TIMEOUT_SLACK || set < wanted / 2,
         }
     }
 

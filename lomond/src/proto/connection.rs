@@ -216,10 +216,7 @@ impl Connection {
     pub fn input_written(&mut self, now: Instant) {
         self.now = now;
         match self.phase {
-            Phase::Draining { .. } | Phase::Done => {
-                self.input.clear();
-                return;
-            }
+            Phase::Draining { .. } | Phase::Done => self.input.clear(),
             Phase::Open => {
                 if let Some(t) = self.config.ping_timeout {
                     self.timers.unresponsive = Some(now + t);
