@@ -124,6 +124,7 @@ fn main() -> Result<()> {
                     .connect()
                     .await?;
                 // Every client runs with Nagle off, as lomond does.
+                #[allow(irrefutable_let_patterns)] // irrefutable without TLS features
                 if let tokio_websockets::MaybeTlsStream::Plain(s) = ws.get_ref() {
                     s.set_nodelay(true)?;
                 }
