@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as CI runs it:
 #   formatting, clippy (warnings are errors), unit and integration tests,
-#   interoperability with Python websockets (compression on), and the full
-#   Autobahn|Testsuite conformance run (517 cases) of both clients.
+#   interoperability with Python websockets (compression on), 45 s of fuzzing
+#   per fuzz target, and the full Autobahn|Testsuite conformance run (517
+#   cases) of both clients.
 # Installs what it needs (the Autobahn suite, from ../shared/autobahn).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,4 +21,5 @@ else
 fi
 cargo test
 bash scripts/interop.sh
+bash scripts/fuzz.sh 45
 bash scripts/autobahn.sh
