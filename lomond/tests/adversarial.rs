@@ -42,6 +42,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// A server script, boxed so that cases can differ.
+type Script = Box<dyn Fn(TcpStream) -> std::io::Result<()> + Send + Sync>;
+
 /// Cases run one at a time, so each one's peak is its own.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -333,7 +336,7 @@ fn handshake_attacks() {
             s.write_all(response)
         }
     };
-    let cases: Vec<(&str, Box<dyn Fn(TcpStream) -> std::io::Result<()> + Send + Sync>, HandshakeError)> = vec![
+    let cases: Vec<(&str, Script, HandshakeError)> = vec![
         (
             "no 101",
             Box::new(raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")),
