@@ -4,7 +4,7 @@
 //! counting allocator, not assumed).
 
 use lomond::proto::deflate::DeflateConfig;
-use lomond::proto::frame::OpCode;
+use lomond::proto::frame::{encode_header, FrameHeader, OpCode};
 use lomond::{ConnectError, DisconnectReason, Event, HandshakeError, ProtocolError, WebSocket};
 use lomond_testkit::{read_frame, read_request, upgrade, ScriptServer};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -127,27 +127,18 @@ fn assert_failed_with(name: &str, events: &[Event], error: ProtocolError) {
     );
 }
 
-fn header(op: u8, len: u64) -> Vec<u8> {
-    let mut h = vec![0x80 | op];
-    match len {
-        0..=125 => h.push(len as u8),
-        126..=65535 => {
-            h.push(126);
-            h.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            h.push(127);
-            h.extend_from_slice(&len.to_be_bytes());
-        }
-    }
-    h
+/// A final frame's header, encoded by lomond's own codec.
+fn header(op: OpCode, len: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_header(&mut out, &FrameHeader::new(op, None, len));
+    out
 }
 
 #[test]
 fn frame_attacks() {
     let _serial = serial();
     let masked = {
-        let mut f = header(0x1, 4);
+        let mut f = header(OpCode::Text, 4);
         f[1] |= 0x80;
         f.extend_from_slice(&[1, 2, 3, 4, b'a', b'b', b'c', b'd']);
         f
@@ -170,7 +161,7 @@ fn frame_attacks() {
         ),
         (
             "frame one byte over the limit",
-            header(0x2, LIMIT as u64 + 1),
+            header(OpCode::Binary, LIMIT as u64 + 1),
             ProtocolError::FrameTooLarge {
                 len: LIMIT as u64 + 1,
                 limit: LIMIT,
@@ -180,12 +171,12 @@ fn frame_attacks() {
         (
             "message one byte over the limit, in fragments",
             [
-                header(0x2, LIMIT as u64 / 2)[..]
+                header(OpCode::Binary, LIMIT as u64 / 2)[..]
                     .iter()
                     .map(|b| b & 0x7f)
                     .collect::<Vec<u8>>(),
                 vec![0; LIMIT / 2],
-                header(0x0, LIMIT as u64 / 2 + 1),
+                header(OpCode::Continuation, LIMIT as u64 / 2 + 1),
             ]
             .concat(),
             ProtocolError::MessageTooLarge { limit: LIMIT },
@@ -199,7 +190,7 @@ fn frame_attacks() {
         ),
         (
             "ping of 126 bytes",
-            [header(0x9, 126), vec![0; 126]].concat(),
+            [header(OpCode::Ping, 126), vec![0; 126]].concat(),
             ProtocolError::ControlFrameTooLong,
             1002,
         ),
@@ -267,7 +258,7 @@ fn invalid_utf8_at_every_position() {
     for pos in 0..=text.len() {
         let mut bad = text.to_vec();
         bad.insert(pos, 0xff);
-        let frame = [header(0x1, bad.len() as u64), bad].concat();
+        let frame = [header(OpCode::Text, bad.len() as u64), bad].concat();
         let name = format!("0xff at {pos}");
         let (events, growth) = attack(client, after_upgrade(frame, Some(1007)));
         assert_failed_with(&name, &events, ProtocolError::InvalidUtf8);
@@ -280,7 +271,7 @@ fn data_after_close_is_ignored() {
     let _serial = serial();
     let bytes = [
         vec![0x88, 0x02, 0x03, 0xe8],
-        [header(0x1, 5), b"after".to_vec()].concat(),
+        [header(OpCode::Text, 5), b"after".to_vec()].concat(),
     ]
     .concat();
     let (events, _) = attack(client, after_upgrade(bytes, Some(1000)));
@@ -304,7 +295,7 @@ fn a_decompression_bomb() {
         .unwrap();
     drop(zeroes);
     payload.truncate(payload.len() - 4);
-    let mut frame = header(0x2, payload.len() as u64);
+    let mut frame = header(OpCode::Binary, payload.len() as u64);
     frame[0] |= 0x40;
     frame.extend_from_slice(&payload);
     let script = move |mut s: TcpStream| {
@@ -429,9 +420,9 @@ fn a_valid_stream_dribbled_a_byte_at_a_time() {
     let script = |mut s: TcpStream| {
         upgrade(&mut s, "")?;
         let stream = [
-            [header(0x1, 11), b"hello world".to_vec()].concat(),
-            [header(0x9, 2), b"pi".to_vec()].concat(),
-            [header(0x2, 300), vec![7; 300]].concat(),
+            [header(OpCode::Text, 11), b"hello world".to_vec()].concat(),
+            [header(OpCode::Ping, 2), b"pi".to_vec()].concat(),
+            [header(OpCode::Binary, 300), vec![7; 300]].concat(),
             vec![0x88, 0x02, 0x03, 0xe8],
         ]
         .concat();

@@ -11,6 +11,7 @@
 //!   received as text.
 //! - `/idle`: holds the connection and sends nothing.
 
+use lomond::proto::frame::{encode_header, FrameHeader, OpCode};
 use lomond::proto::handshake::accept_key;
 use lomond::proto::{Config, Connection};
 use lomond::Event;
@@ -97,24 +98,14 @@ async fn serve(mut stream: TcpStream) -> Result<()> {
 }
 
 /// An unmasked server frame header for `len` bytes.
-fn header(opcode: u8, len: usize) -> Vec<u8> {
-    let mut h = vec![0x80 | opcode];
-    match len {
-        0..=125 => h.push(len as u8),
-        126..=65535 => {
-            h.push(126);
-            h.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            h.push(127);
-            h.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    h
+fn header(opcode: OpCode, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_header(&mut out, &FrameHeader::new(opcode, None, len as u64));
+    out
 }
 
 async fn firehose(mut stream: TcpStream, size: usize, count: usize, text: bool) -> Result<()> {
-    let mut frame = header(if text { 0x1 } else { 0x2 }, size);
+    let mut frame = header(if text { OpCode::Text } else { OpCode::Binary }, size);
     frame.extend(std::iter::repeat_n(b'a', size));
     // Whole frames in batches of at least 256 KiB: one syscall moves many.
     let per_batch = ((256 << 10) / frame.len()).max(1);

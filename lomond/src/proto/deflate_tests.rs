@@ -2,9 +2,10 @@
 //! handshake, RSV1 rules, streamed and bounded inflation, compressed sends.
 
 use super::deflate::{DeflateConfig, DeflateParams, Deflater};
-use super::frame::{encode_header, parse_header, FrameHeader, OpCode};
-use super::mask::apply_mask;
-use super::tests::{events, frame, names, new_client, pump, request, upgrade_response};
+use super::frame::{encode_header, FrameHeader, OpCode};
+use super::tests::{
+    events, frame, names, new_client, pump, request, upgrade_response, written_frames,
+};
 use super::{Config, Connection};
 use crate::error::{HandshakeError, ProtocolError};
 use crate::event::Event;
@@ -45,25 +46,6 @@ fn raw_frame(opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
     encode_header(&mut out, &h);
     out.extend_from_slice(payload);
     out
-}
-
-/// Every frame a connection wrote: header and unmasked payload.
-fn written(c: &mut Connection) -> Vec<(FrameHeader, Vec<u8>)> {
-    let mut out = c.poll_transmit().to_vec();
-    c.consume_transmit(out.len());
-    let mut frames = Vec::new();
-    let mut pos = 0;
-    while pos < out.len() {
-        let (h, n) = parse_header(&out[pos..]).unwrap().unwrap();
-        pos += n;
-        let payload = &mut out[pos..pos + h.len as usize];
-        if let Some(k) = h.mask {
-            apply_mask(payload, k);
-        }
-        frames.push((h, payload.to_vec()));
-        pos += h.len as usize;
-    }
-    frames
 }
 
 #[test]
@@ -194,7 +176,7 @@ fn a_decompression_bomb_closes_with_1009_at_the_limit() {
         names(&events(&mut c)),
         ["error:MessageTooLarge { limit: 1048576 }"]
     );
-    let out = written(&mut c);
+    let out = written_frames(&mut c);
     assert_eq!(out[0].0.opcode, OpCode::Close);
     assert_eq!(out[0].1[..2], 1009u16.to_be_bytes());
 }
@@ -212,7 +194,7 @@ fn invalid_utf8_in_inflated_text_fails_fast() {
     // byte is already inflated and refused.
     c.handle_input(&raw_frame(OpCode::Text, false, true, &payload), now);
     assert_eq!(names(&events(&mut c)), ["error:InvalidUtf8"]);
-    assert_eq!(written(&mut c)[0].1[..2], 1007u16.to_be_bytes());
+    assert_eq!(written_frames(&mut c)[0].1[..2], 1007u16.to_be_bytes());
 }
 
 #[test]
@@ -251,7 +233,7 @@ fn sends_are_compressed_above_the_threshold_unless_opted_out() {
     c.send_text("short").unwrap();
     c.send_text_with(&long, false).unwrap();
     c.send_binary(&[]).unwrap();
-    let out = written(&mut c);
+    let out = written_frames(&mut c);
     assert!(out[0].0.rsv1 && out[0].1.len() < long.len() / 4);
     assert!(!out[1].0.rsv1 && out[1].1 == b"short");
     assert!(!out[2].0.rsv1 && out[2].1 == long.as_bytes());
@@ -267,7 +249,7 @@ fn a_demanded_8_bit_window_means_uncompressed_sends() {
         now,
     );
     c.send_text(&"x".repeat(1000)).unwrap();
-    assert!(!written(&mut c)[0].0.rsv1);
+    assert!(!written_frames(&mut c)[0].0.rsv1);
 }
 
 fn server_with_deflate(now: Instant) -> Connection {

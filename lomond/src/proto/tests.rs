@@ -59,8 +59,8 @@ pub(super) fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
 /// A frame as written: opcode, FIN, unmasked payload.
 pub(super) type SentFrame = (OpCode, bool, Vec<u8>);
 
-/// Decodes (and unmasks) every frame a connection has written.
-pub(super) fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
+/// Decodes (and unmasks) every frame a connection has written, with headers.
+pub(super) fn written_frames(c: &mut Connection) -> Vec<(FrameHeader, Vec<u8>)> {
     let mut out = c.poll_transmit().to_vec();
     c.consume_transmit(out.len());
     let mut frames = Vec::new();
@@ -72,10 +72,18 @@ pub(super) fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
         if let Some(k) = h.mask {
             apply_mask(payload, k);
         }
-        frames.push((h.opcode, h.fin, payload.to_vec()));
+        frames.push((h, payload.to_vec()));
         pos += h.len as usize;
     }
     frames
+}
+
+/// [`written_frames`] as opcode, FIN and payload.
+pub(super) fn sent_frames(c: &mut Connection) -> Vec<SentFrame> {
+    written_frames(c)
+        .into_iter()
+        .map(|(h, p)| (h.opcode, h.fin, p))
+        .collect()
 }
 
 pub(super) fn events(c: &mut Connection) -> Vec<Event> {
