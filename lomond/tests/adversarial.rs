@@ -68,20 +68,36 @@ fn client(url: &str) -> WebSocket {
         .handshake_timeout(Some(Duration::from_secs(3)))
 }
 
-/// Runs the client against one scripted attack; returns its events and the
-/// growth of peak heap use over the run.
-fn attack<F>(ws: impl FnOnce(&str) -> WebSocket, script: F) -> (Vec<Event>, usize)
+/// Runs one scripted attack against the blocking client, then against the
+/// tokio client: both must report the same events. Returns the blocking
+/// client's events and the larger growth of peak heap use over a run.
+fn attack<F>(ws: impl Fn(&str) -> WebSocket, script: F) -> (Vec<Event>, usize)
 where
     F: Fn(TcpStream) -> std::io::Result<()> + Send + Sync + 'static,
 {
-    let server = ScriptServer::start(1, script).unwrap();
-    let ws = ws(&server.url());
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let events: Vec<Event> = ws.into_iter().collect();
-    let growth = PEAK.load(Ordering::Relaxed) - base;
+    let server = ScriptServer::start(2, script).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let measure = |run: &dyn Fn() -> Vec<Event>| {
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let events = run();
+        (events, PEAK.load(Ordering::Relaxed) - base)
+    };
+    let url = server.url();
+    let (events, growth) = measure(&|| ws(&url).into_iter().collect());
+    let (async_events, async_growth) =
+        measure(&|| runtime.block_on(futures_util::StreamExt::collect(ws(&url).connect_async())));
     server.join();
-    (events, growth)
+    let names = |e: &[Event]| e.iter().map(Event::name).collect::<Vec<_>>();
+    assert_eq!(
+        names(&events),
+        names(&async_events),
+        "blocking and tokio differ"
+    );
+    (events, growth.max(async_growth))
 }
 
 /// A script: a valid upgrade, then `bytes`, then (if `code`) the client's
