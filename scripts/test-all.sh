@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as CI runs it:
-#   formatting, clippy (warnings are errors), unit and integration tests,
+#   formatting, clippy and rustdoc (warnings are errors), unit, integration
+#   and property tests,
 #   interoperability with Python websockets (compression on), 45 s of fuzzing
 #   per fuzz target, and the full Autobahn|Testsuite conformance run (517
 #   cases) of both clients.
@@ -19,6 +20,7 @@ if cargo clippy --version >/dev/null 2>&1; then
 else
   echo "[test-all] clippy not installed: lint skipped" >&2
 fi
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p lomond -p lomond-testkit
 cargo test
 bash scripts/interop.sh
 bash scripts/fuzz.sh 45

@@ -11,7 +11,7 @@ const FEED_FLUSH_AT: usize = 64 << 10;
 /// Where blocking senders find the live connection.
 pub(crate) type Slot = crate::slot::Slot<Shared>;
 
-/// A cloneable handle for sending on a [`WebSocket`](super::WebSocket) from
+/// A cloneable handle for sending on a [`WebSocket`](crate::WebSocket) from
 /// any thread. Each call encodes the frame and writes it before returning,
 /// so a peer that reads slowly slows the sender down instead of growing a
 /// buffer.
