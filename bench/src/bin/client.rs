@@ -44,6 +44,14 @@ impl Run {
     fn payload(&self) -> Bytes {
         Bytes::from(vec![b'x'; self.size])
     }
+
+    /// Checks the sink's reply: the byte total it counted, as text.
+    fn check_total(&self, reply: &str) -> Result<()> {
+        if reply.parse::<usize>()? != self.size * self.count {
+            return Err("the server counted another byte total".into());
+        }
+        Ok(())
+    }
 }
 
 fn cpu_and_rss() -> (f64, i64) {
@@ -319,9 +327,7 @@ mod generic {
                 loop {
                     let m = ws.next().await.ok_or("closed early")??;
                     if let Some(t) = m.as_text() {
-                        if t.parse::<usize>()? != run.size * run.count {
-                            return Err("the server counted another byte total".into());
-                        }
+                        run.check_total(t)?;
                         break;
                     }
                 }
@@ -384,9 +390,7 @@ mod blocking {
                     _ => {}
                 },
                 Event::Text(t) if run.scenario == Scenario::Send => {
-                    if t.parse::<usize>()? != run.size * run.count {
-                        return Err("the server counted another byte total".into());
-                    }
+                    run.check_total(&t)?;
                     sender.close(1000, "")?;
                 }
                 Event::Text(_) | Event::Binary(_) => {
@@ -435,9 +439,7 @@ mod blocking {
                 ws.send(Message::Text("done".into()))?;
                 loop {
                     if let Message::Text(t) = ws.read()? {
-                        if t.parse::<usize>()? != run.size * run.count {
-                            return Err("the server counted another byte total".into());
-                        }
+                        run.check_total(&t)?;
                         break;
                     }
                 }
@@ -540,10 +542,7 @@ mod fastws {
                 loop {
                     let frame = ws.read_frame().await?;
                     if frame.opcode == OpCode::Text {
-                        let total: usize = std::str::from_utf8(&frame.payload)?.parse()?;
-                        if total != run.size * run.count {
-                            return Err("the server counted another byte total".into());
-                        }
+                        run.check_total(std::str::from_utf8(&frame.payload)?)?;
                         break;
                     }
                 }

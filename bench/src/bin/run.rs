@@ -92,6 +92,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// How many messages `lib` runs in `case`: the Python baseline is about
+/// 100x slower, so its runs are kept short.
+fn messages_for(lib: &str, case: &Case) -> usize {
+    if lib == "lomond-python" {
+        (case.count / 50).max(100)
+    } else {
+        case.count
+    }
+}
+
 fn run_one(bin: &PathBuf, lib: &str, case: &Case, url: &str) -> Result<Sample> {
     let out = if lib == "lomond-python" {
         let py = std::env::var("LOMOND_PY")?;
@@ -201,10 +211,7 @@ fn main() -> Result<()> {
                     continue;
                 }
                 let mut case = case.clone();
-                if lib == "lomond-python" {
-                    // The baseline is ~100x slower: keep its runs short.
-                    case.count = (case.count / 50).max(100);
-                }
+                case.count = messages_for(lib, &case);
                 match run_one(&client, lib, &case, &url) {
                     Ok(s) => samples.entry((i, lib)).or_default().push(s),
                     Err(e) => eprintln!("run {rep}: {e}"),
@@ -244,11 +251,7 @@ fn rows(
     libs.iter()
         .filter_map(|&lib| {
             let s = samples.get(&(i, lib))?;
-            let count = if lib == "lomond-python" {
-                (case.count / 50).max(100)
-            } else {
-                case.count
-            } as f64;
+            let count = messages_for(lib, case) as f64;
             let secs = median(s.iter().map(|x| x.secs).collect());
             let cpu = median(s.iter().map(|x| x.cpu).collect());
             let rss = median(s.iter().map(|x| x.maxrss_kb).collect()) / 1024.0;
