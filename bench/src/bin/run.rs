@@ -3,8 +3,11 @@
 //! `docs/bench.md` and a chart to `docs/bench.svg`.
 //!
 //!     cargo build --release -p lomond-bench && target/release/bench-run [--quick] [--reps N]
+//!         [--libs LIB,LIB..] [--only SCENARIO[:SIZE],..]
 //!
 //! `--quick` runs smaller counts (a smoke test, not a measurement).
+//! `--libs` and `--only` pick some libraries and cases (for comparing a
+//! change quickly); such a partial run writes `docs/bench-partial.*`.
 //! With `LOMOND_PY=path/to/python` (a Python with `lomond` installed, see
 //! `bench/run.sh`), the original Python Lomond runs too, as the baseline.
 
@@ -187,6 +190,13 @@ fn main() -> Result<()> {
         .map(|r| r.parse())
         .transpose()?
         .unwrap_or(if quick { 1 } else { 5 });
+    let list = |flag: &str| -> Option<Vec<String>> {
+        let i = args.iter().position(|a| a == flag)?;
+        Some(args.get(i + 1)?.split(',').map(str::to_owned).collect())
+    };
+    let only = list("--only");
+    let pick_libs = list("--libs");
+    let partial = only.is_some() || pick_libs.is_some();
     let exe = std::env::current_exe()?;
     let client = exe.with_file_name("bench-client");
     let mut server = Command::new(exe.with_file_name("bench-server"))
@@ -200,8 +210,18 @@ fn main() -> Result<()> {
     if std::env::var("LOMOND_PY").is_ok() {
         libs.push("lomond-python");
     }
-
-    let cases = cases(quick);
+    if let Some(pick) = &pick_libs {
+        libs.retain(|l| pick.iter().any(|p| p == l));
+    }
+    let mut cases = cases(quick);
+    if let Some(only) = &only {
+        cases.retain(|c| {
+            only.iter().any(|o| {
+                let (scenario, size) = o.split_once(':').unwrap_or((o, ""));
+                scenario == c.scenario && (size.is_empty() || size == c.size.to_string())
+            })
+        });
+    }
     let mut samples: BTreeMap<(usize, &str), Vec<Sample>> = BTreeMap::new();
     for rep in 0..reps {
         for (i, case) in cases.iter().enumerate() {
@@ -228,10 +248,16 @@ fn main() -> Result<()> {
     let _ = server.kill();
 
     let memcpy = memcpy_gbps();
-    let md = report(&cases, &libs, &samples, memcpy, reps, quick);
+    let name = if partial {
+        "bench-partial"
+    } else if quick {
+        "bench-quick"
+    } else {
+        "bench"
+    };
+    let md = report(&cases, &libs, &samples, memcpy, reps, quick, name);
     let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs");
     std::fs::create_dir_all(&docs)?;
-    let name = if quick { "bench-quick" } else { "bench" };
     std::fs::write(docs.join(format!("{name}.md")), md.0)?;
     std::fs::write(docs.join(format!("{name}.svg")), md.1)?;
     eprintln!("wrote docs/{name}.md and docs/{name}.svg");
@@ -277,6 +303,7 @@ fn report(
     memcpy: f64,
     reps: usize,
     quick: bool,
+    name: &str,
 ) -> (String, String) {
     let mut md = String::new();
     let _ = writeln!(
@@ -371,11 +398,7 @@ fn report(
         }
         md.push('\n');
     }
-    let _ = writeln!(
-        md,
-        "![CPU relative to the best peer](bench{}.svg)",
-        if quick { "-quick" } else { "" }
-    );
+    let _ = writeln!(md, "![CPU relative to the best peer]({name}.svg)");
     (md, svg(&chart))
 }
 

@@ -11,10 +11,6 @@ use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Size of the reused read buffer: large, so big messages arrive in few
-/// reads (one blocking connection per thread: memory is not the concern).
-const READ_BUFFER: usize = 256 << 10;
-
 /// How late a read may return after the core's deadline. Resetting the
 /// socket timeout on every read would cost a syscall per read; the core's
 /// timers are seconds apart, so 10 ms of slack is invisible.
@@ -38,7 +34,6 @@ pub struct Events {
     options: Options,
     slot: Arc<Slot>,
     state: State,
-    read_buf: Vec<u8>,
     /// The socket's read timeout as last set (outer `None`: never set).
     timeout_set: Option<Option<Duration>>,
 }
@@ -50,7 +45,6 @@ impl Events {
             options,
             slot,
             state: State::Start,
-            read_buf: Vec::new(),
             timeout_set: None,
         }
     }
@@ -103,15 +97,16 @@ impl Events {
             }
             self.timeout_set = Some(timeout);
         }
-        if self.read_buf.len() < READ_BUFFER {
-            self.read_buf.resize(READ_BUFFER, 0);
-        }
-        let result = (&*stream).read(&mut self.read_buf);
+        // Read straight into the core's buffer, lent out so that senders can
+        // use the core meanwhile.
+        let mut input = shared.core().lend_input();
+        let result = (&*stream).read(input.room());
         let now = Instant::now();
         let mut core = shared.core();
+        core.return_input(input, *result.as_ref().unwrap_or(&0), now);
         match result {
             Ok(0) => core.handle_eof(now),
-            Ok(n) => core.handle_input(&self.read_buf[..n], now),
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.kind(),
@@ -148,7 +143,6 @@ impl Events {
         let _ = shared.stream().shutdown(Shutdown::Both);
         self.slot.end();
         self.state = State::Done;
-        self.read_buf = Vec::new();
     }
 }
 
@@ -180,11 +174,11 @@ impl Iterator for Events {
                     }
                 },
                 State::Run(shared) => {
-                    let shared = shared.clone();
                     let event = shared.core().poll_event();
                     if let Some(event) = event {
                         return Some(event);
                     }
+                    let shared = shared.clone();
                     // Decoding may have queued pongs or a Close: write them
                     // before blocking on the next read.
                     let _ = shared.flush(false);

@@ -13,18 +13,16 @@ use super::deflate::{DeflateParams, Deflater, Inflater};
 use super::entropy::{Entropy, SystemEntropy};
 use super::frame::{self, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use super::handshake::{self, Agreement, ClientRequest, Response};
+use super::input::InputBuffer;
 use super::mask;
 use super::message::MessageAssembler;
 use crate::error::{ConnectError, HandshakeError, ProtocolError, SendError};
 use crate::event::{DisconnectReason, Event};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Spare room ensured in the input buffer before each read.
-const READ_RESERVE: usize = 8 << 10;
 
 /// Which end of the connection this is.
 enum Role {
@@ -86,7 +84,7 @@ pub struct Connection {
     config: Config,
     entropy: Box<dyn Entropy>,
     phase: Phase,
-    input: BytesMut,
+    input: InputBuffer,
     output: Vec<u8>,
     output_pos: usize,
     events: VecDeque<Event>,
@@ -164,7 +162,7 @@ impl Connection {
             config,
             entropy,
             phase: Phase::Handshake,
-            input: BytesMut::new(),
+            input: InputBuffer::new(),
             output: Vec::new(),
             output_pos: 0,
             events: VecDeque::new(),
@@ -198,25 +196,56 @@ impl Connection {
         if !matches!(self.phase, Phase::Draining { .. } | Phase::Done) {
             self.input.extend_from_slice(data);
         }
-        self.input_written(now);
+        self.input_arrived(now);
     }
 
-    /// The input buffer, with at least `READ_RESERVE` bytes of spare
-    /// capacity, for a driver that reads straight into it (saving the copy
-    /// [`handle_input`](Self::handle_input) makes). The driver may only
-    /// append to it, then must call [`input_written`](Self::input_written).
+    /// The input buffer as a `BytesMut` with at least 8 KiB of spare
+    /// capacity, for a driver that reads straight into that (saving the
+    /// copy [`handle_input`](Self::handle_input) makes). The driver may
+    /// only append to it, then must call
+    /// [`input_written`](Self::input_written).
     pub fn input_buffer(&mut self) -> &mut BytesMut {
-        if self.input.capacity() - self.input.len() < READ_RESERVE {
-            self.input.reserve(READ_RESERVE);
-        }
-        &mut self.input
+        self.input.spare_capacity()
     }
 
     /// Bytes were appended to [`input_buffer`](Self::input_buffer).
     pub fn input_written(&mut self, now: Instant) {
+        self.input.sync();
+        self.input_arrived(now);
+    }
+
+    /// Lends the input buffer to a driver that reads into its
+    /// [`room`](InputBuffer::room) without holding the connection (so that
+    /// other threads can send meanwhile). Give it back with
+    /// [`return_input`](Self::return_input); until then there is nothing
+    /// to decode.
+    pub fn lend_input(&mut self) -> InputBuffer {
+        std::mem::take(&mut self.input)
+    }
+
+    /// Takes back the input buffer lent by [`lend_input`](Self::lend_input),
+    /// after `read` bytes were read into the front of its
+    /// [`room`](InputBuffer::room) (0 when the read failed or timed out).
+    ///
+    /// # Panics
+    /// If `read` is more than the room there was.
+    pub fn return_input(&mut self, mut input: InputBuffer, read: usize, now: Instant) {
+        input.filled(read);
+        if matches!(self.phase, Phase::Draining { .. } | Phase::Done) {
+            // The connection stopped reading meanwhile.
+            self.input = InputBuffer::new();
+        } else {
+            self.input = input;
+        }
+        if read > 0 {
+            self.input_arrived(now);
+        }
+    }
+
+    fn input_arrived(&mut self, now: Instant) {
         self.now = now;
         match self.phase {
-            Phase::Draining { .. } | Phase::Done => self.input.clear(),
+            Phase::Draining { .. } | Phase::Done => self.input = InputBuffer::new(),
             Phase::Open => {
                 if let Some(t) = self.config.ping_timeout {
                     self.timers.unresponsive = Some(now + t);
@@ -236,8 +265,8 @@ impl Connection {
     /// Frees buffers that hold nothing, so an idle connection costs only its
     /// state. Call when the network has nothing more to read for now.
     pub fn shrink_idle_buffers(&mut self) {
-        if self.input.is_empty() && self.input.capacity() > 0 {
-            self.input = BytesMut::new();
+        if self.input.is_empty() && self.input.holds_memory() {
+            self.input = InputBuffer::new();
         }
         if self.pending_output() == 0 && self.output.capacity() > 0 {
             self.output = Vec::new();
@@ -313,7 +342,7 @@ impl Connection {
                 }
                 Phase::Open => return self.process_frames(now),
                 Phase::Draining { .. } | Phase::Done => {
-                    self.input = BytesMut::new();
+                    self.input = InputBuffer::new();
                     return None;
                 }
             }
@@ -331,7 +360,7 @@ impl Connection {
                 handshake: Some(handshake),
             } => {
                 let (request, key) = &**handshake;
-                let (response, n) = match handshake::parse_response(&self.input, max) {
+                let (response, n) = match handshake::parse_response(self.input.data(), max) {
                     Ok(Some(parsed)) => parsed,
                     Ok(None) => return false,
                     Err(e) => {
@@ -371,7 +400,7 @@ impl Connection {
                 }
             }
             Role::Server { protocols } => {
-                let result = handshake::parse_request(&self.input, max).and_then(|parsed| {
+                let result = handshake::parse_request(self.input.data(), max).and_then(|parsed| {
                     parsed
                         .map(|(request, n)| {
                             handshake::accept_request(
@@ -415,7 +444,7 @@ impl Connection {
         if self.input.is_empty() {
             // The buffer the handshake arrived in: most connections go quiet
             // after it, and should not keep it.
-            self.input = BytesMut::new();
+            self.input = InputBuffer::new();
         }
         self.phase = Phase::Open;
         self.timers.handshake = None;
@@ -472,7 +501,7 @@ impl Connection {
             .len()
             .min(remaining.unwrap_or(usize::MAX))
             .min(room);
-        body.extend_from_slice(&self.input[..take]);
+        body.extend_from_slice(&self.input.data()[..take]);
         self.input.advance(take);
         if let Some(r) = remaining {
             *r -= take;
@@ -510,7 +539,7 @@ impl Connection {
     fn process_frames(&mut self, now: Instant) -> Option<Event> {
         while matches!(self.phase, Phase::Open) && self.events.is_empty() {
             match self.read {
-                ReadState::Header => match frame::parse_header(&self.input) {
+                ReadState::Header => match frame::parse_header(self.input.data()) {
                     Ok(None) => return None,
                     Ok(Some((header, n))) => {
                         if let Err(e) = self.check_header(&header) {
@@ -527,7 +556,7 @@ impl Connection {
                     let len = header.len as usize;
                     let take = self.input.len().min(len - seen);
                     if take > 0 {
-                        let chunk = &mut self.input[..take];
+                        let chunk = &mut self.input.data_mut()[..take];
                         if let Some(key) = header.mask {
                             mask::apply_mask(chunk, mask::rotate_key(key, seen));
                         }
@@ -553,7 +582,7 @@ impl Connection {
                     let len = header.len as usize;
                     let available = self.input.len().min(len);
                     if available > seen {
-                        let chunk = &mut self.input[seen..available];
+                        let chunk = &mut self.input.data_mut()[seen..available];
                         if let Some(key) = header.mask {
                             mask::apply_mask(chunk, mask::rotate_key(key, seen));
                         }
@@ -568,10 +597,8 @@ impl Connection {
                         };
                     }
                     if available < len {
-                        if self.input.capacity() < len {
-                            // One reservation for the rest of a large frame.
-                            self.input.reserve(len - self.input.len());
-                        }
+                        // The rest of the frame is read into place.
+                        self.input.reserve_total(len);
                         return None;
                     }
                     let payload = self.input.split_to(len).freeze();
@@ -679,7 +706,7 @@ impl Connection {
     /// server to close the TCP connection, as RFC 6455 §7.1.1 asks; a server
     /// is done at once and closes it.
     fn drain(&mut self, reason: DisconnectReason, now: Instant) {
-        self.input = BytesMut::new();
+        self.input = InputBuffer::new();
         match self.role {
             Role::Server { .. } => self.disconnect(reason),
             Role::Client { .. } => {
@@ -699,7 +726,7 @@ impl Connection {
             graceful: self.close_sent && self.close_received,
         });
         self.phase = Phase::Done;
-        self.input = BytesMut::new();
+        self.input = InputBuffer::new();
         self.message = MessageAssembler::default();
         self.timers = Timers::default();
     }

@@ -13,6 +13,7 @@ pub mod deflate;
 pub mod entropy;
 pub mod frame;
 pub mod handshake;
+pub mod input;
 pub mod mask;
 pub(crate) mod message;
 pub mod utf8;
@@ -22,6 +23,7 @@ pub use connection::Connection;
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use entropy::{Entropy, FixedEntropy, SystemEntropy};
 pub use handshake::{ClientRequest, Response};
+pub use input::InputBuffer;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,230 @@
+//! [`InputBuffer`]: received bytes waiting to be decoded, and room to read
+//! more straight into.
+//!
+//! A driver that reads into this buffer saves the copy that
+//! [`Connection::handle_input`](super::Connection::handle_input) makes, and
+//! a large frame's payload lands where it will be handed to the
+//! application. Reading needs initialized memory in safe Rust, so the room
+//! is zeroed when it is made and then reused across reads until it is
+//! filled: each byte of buffer is zeroed once, not once per read.
+
+use bytes::{Buf, BytesMut};
+
+/// Reads into less room than this make the buffer grow first.
+const MIN_ROOM: usize = 8 << 10;
+
+/// Most room zeroed at once: small enough to still be in cache when the
+/// kernel copies into it, large enough for few reads per big message.
+const MAX_ROOM: usize = 256 << 10;
+
+/// Received bytes (`buf[..filled]`) followed by zeroed room for the next
+/// read (`buf[filled..]`).
+#[derive(Default)]
+pub struct InputBuffer {
+    buf: BytesMut,
+    filled: usize,
+}
+
+impl InputBuffer {
+    /// An empty buffer that holds no memory.
+    pub fn new() -> InputBuffer {
+        InputBuffer::default()
+    }
+
+    /// The received bytes not yet consumed.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.filled]
+    }
+
+    /// How many received bytes are waiting.
+    pub fn len(&self) -> usize {
+        self.filled
+    }
+
+    /// Whether no received bytes are waiting.
+    pub fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
+    /// Room to read into: at least 8 KiB, zeroed, reused until filled.
+    /// Call [`filled`](Self::filled) with the number of bytes read.
+    pub fn room(&mut self) -> &mut [u8] {
+        if self.buf.len() - self.filled < MIN_ROOM {
+            self.buf.truncate(self.filled);
+            if self.buf.capacity() - self.filled < MIN_ROOM {
+                // May move the waiting bytes to the front of a buffer the
+                // application no longer shares, instead of allocating.
+                self.buf.reserve(MIN_ROOM.max(self.filled));
+            }
+            let end = self.buf.capacity().min(self.filled + MAX_ROOM);
+            self.buf.resize(end, 0);
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// `n` bytes were read into the front of [`room`](Self::room).
+    ///
+    /// # Panics
+    /// If `n` is more than the room there is.
+    pub fn filled(&mut self, n: usize) {
+        assert!(n <= self.buf.len() - self.filled, "filled past the room");
+        self.filled += n;
+    }
+
+    /// Appends a copy of `data`.
+    pub fn extend_from_slice(&mut self, data: &[u8]) {
+        self.buf.truncate(self.filled);
+        self.buf.extend_from_slice(data);
+        self.filled = self.buf.len();
+    }
+
+    /// The buffer as a `BytesMut` whose length is the waiting bytes, for a
+    /// reader that appends into its spare capacity (of at least 8 KiB);
+    /// then [`sync`](Self::sync) must be called.
+    pub(crate) fn spare_capacity(&mut self) -> &mut BytesMut {
+        self.buf.truncate(self.filled);
+        if self.buf.capacity() - self.filled < MIN_ROOM {
+            self.buf.reserve(MIN_ROOM);
+        }
+        &mut self.buf
+    }
+
+    /// Takes in what was appended to [`spare_capacity`](Self::spare_capacity).
+    pub(crate) fn sync(&mut self) {
+        self.filled = self.buf.len();
+    }
+
+    /// Makes sure `total` received bytes fit without moving: called when a
+    /// large frame starts arriving, so that it is read into place.
+    pub(crate) fn reserve_total(&mut self, total: usize) {
+        if self.buf.capacity() < total {
+            self.buf.truncate(self.filled);
+            self.buf.reserve(total - self.filled);
+        }
+    }
+
+    /// Drops `n` waiting bytes from the front.
+    pub(crate) fn advance(&mut self, n: usize) {
+        assert!(n <= self.filled, "advanced past the data");
+        self.buf.advance(n);
+        self.filled -= n;
+    }
+
+    /// The first `n` waiting bytes, without copying.
+    pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
+        assert!(n <= self.filled, "split past the data");
+        self.filled -= n;
+        self.buf.split_to(n)
+    }
+
+    /// Whether the buffer holds memory at all.
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.buf.capacity() > 0
+    }
+}
+
+impl std::fmt::Debug for InputBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputBuffer")
+            .field("waiting", &self.filled)
+            .field("room", &(self.buf.len() - self.filled))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `chunks` through `room`/`filled`, consuming `take` bytes after
+    /// each, and checks the waiting bytes against a plain Vec model.
+    fn run(chunks: &[Vec<u8>], take: usize) {
+        let mut input = InputBuffer::new();
+        let mut model: Vec<u8> = Vec::new();
+        for chunk in chunks {
+            let room = input.room();
+            assert!(room.len() >= MIN_ROOM.min(room.len()));
+            let n = chunk.len().min(room.len());
+            room[..n].copy_from_slice(&chunk[..n]);
+            input.filled(n);
+            model.extend_from_slice(&chunk[..n]);
+            assert_eq!(input.data(), &model[..]);
+            let t = take.min(model.len());
+            let front = input.split_to(t);
+            assert_eq!(&front[..], &model[..t]);
+            model.drain(..t);
+            assert_eq!(input.data(), &model[..]);
+        }
+    }
+
+    #[test]
+    fn room_reads_match_a_plain_buffer() {
+        let chunks: Vec<Vec<u8>> = (0..200u32)
+            .map(|i| (0..(i * 977 % 20_000)).map(|b| (b ^ i) as u8).collect())
+            .collect();
+        for take in [0, 1, 100, 4096, 70_000] {
+            run(&chunks, take);
+        }
+    }
+
+    #[test]
+    fn room_is_at_least_the_minimum_and_reused() {
+        let mut input = InputBuffer::new();
+        assert!(input.room().len() >= MIN_ROOM);
+        input.room()[..3].copy_from_slice(b"abc");
+        input.filled(3);
+        let before = input.room().as_ptr();
+        input.room()[..2].copy_from_slice(b"de");
+        input.filled(2);
+        assert_eq!(input.data(), b"abcde");
+        // The second read went just after the first, in the same room.
+        assert_eq!(input.room().as_ptr(), before.wrapping_add(2));
+    }
+
+    #[test]
+    fn copies_and_spare_capacity_reads_mix_with_room_reads() {
+        let mut input = InputBuffer::new();
+        input.room()[..2].copy_from_slice(b"ab");
+        input.filled(2);
+        input.extend_from_slice(b"cd");
+        input.spare_capacity().extend_from_slice(b"ef");
+        input.sync();
+        input.room()[..1].copy_from_slice(b"g");
+        input.filled(1);
+        assert_eq!(input.data(), b"abcdefg");
+        input.advance(3);
+        assert_eq!(input.data(), b"defg");
+    }
+
+    #[test]
+    fn a_reserved_frame_is_read_into_place() {
+        let mut input = InputBuffer::new();
+        input.extend_from_slice(&[7; 10]);
+        input.reserve_total(1 << 20);
+        let start = input.data().as_ptr();
+        let mut total = 10;
+        while total < 1 << 20 {
+            let room = input.room();
+            let n = room.len().min((1 << 20) - total);
+            room[..n].fill(9);
+            input.filled(n);
+            total += n;
+        }
+        assert_eq!(input.data().as_ptr(), start, "no reallocation");
+        let frame = input.split_to(1 << 20);
+        assert_eq!(&frame[..10], &[7; 10]);
+        assert!(frame[10..].iter().all(|&b| b == 9));
+    }
+
+    #[test]
+    #[should_panic(expected = "filled past the room")]
+    fn filling_past_the_room_panics() {
+        let mut input = InputBuffer::new();
+        let n = input.room().len();
+        input.filled(n + 1);
+    }
+}
