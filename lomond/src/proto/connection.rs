@@ -265,9 +265,7 @@ impl Connection {
     /// Frees buffers that hold nothing, so an idle connection costs only its
     /// state. Call when the network has nothing more to read for now.
     pub fn shrink_idle_buffers(&mut self) {
-        if self.input.is_empty() && self.input.holds_memory() {
-            self.input = InputBuffer::new();
-        }
+        self.input.release();
         if self.pending_output() == 0 && self.output.capacity() > 0 {
             self.output = Vec::new();
             self.output_pos = 0;

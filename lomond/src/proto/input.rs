@@ -7,28 +7,60 @@
 //! application. Reading needs initialized memory in safe Rust, so the room
 //! is zeroed when it is made and then reused across reads until it is
 //! filled: each byte of buffer is zeroed once, not once per read.
+//!
+//! The room adapts to the traffic (as hyper's read buffer does): it doubles
+//! while reads fill it, up to 256 KiB, and halves while they use little of
+//! it, so a busy connection makes few syscalls and a quiet one holds little.
 
 use bytes::{Buf, BytesMut};
 
-/// Reads into less room than this make the buffer grow first.
+/// The least room offered for a read.
 const MIN_ROOM: usize = 8 << 10;
 
-/// Most room zeroed at once: small enough to still be in cache when the
-/// kernel copies into it, large enough for few reads per big message.
+/// The most room offered for a read (and zeroed at once): small enough to
+/// still be in cache when the kernel copies into it, large enough for few
+/// reads per big message.
 const MAX_ROOM: usize = 256 << 10;
 
 /// Received bytes (`buf[..filled]`) followed by zeroed room for the next
 /// read (`buf[filled..]`).
-#[derive(Default)]
 pub struct InputBuffer {
     buf: BytesMut,
     filled: usize,
+    /// How much room to offer: adapted to how much reads bring.
+    want: usize,
+    /// How much room the last read was offered.
+    offered: usize,
+    /// Bytes from the front that must fit without moving: a large frame
+    /// being read into place.
+    pinned: usize,
+}
+
+impl Default for InputBuffer {
+    fn default() -> InputBuffer {
+        InputBuffer {
+            buf: BytesMut::new(),
+            filled: 0,
+            want: MIN_ROOM,
+            offered: 0,
+            pinned: 0,
+        }
+    }
 }
 
 impl InputBuffer {
     /// An empty buffer that holds no memory.
     pub fn new() -> InputBuffer {
         InputBuffer::default()
+    }
+
+    /// Adapts the room to a read that brought `n` of the `offered` bytes.
+    fn adapt(&mut self, n: usize) {
+        if n >= self.offered {
+            self.want = (self.want * 2).min(MAX_ROOM);
+        } else if n < self.want / 4 {
+            self.want = (self.want / 2).max(MIN_ROOM);
+        }
     }
 
     /// The received bytes not yet consumed.
@@ -50,19 +82,27 @@ impl InputBuffer {
         self.filled == 0
     }
 
-    /// Room to read into: at least 8 KiB, zeroed, reused until filled.
+    /// Room to read into: zeroed, reused until filled, at least 4 KiB (or
+    /// the rest of a frame being read into place).
     /// Call [`filled`](Self::filled) with the number of bytes read.
     pub fn room(&mut self) -> &mut [u8] {
-        if self.buf.len() - self.filled < MIN_ROOM {
-            self.buf.truncate(self.filled);
-            if self.buf.capacity() - self.filled < MIN_ROOM {
+        if self.buf.len() - self.filled < self.want / 2 {
+            // While a frame is read into place the buffer must not move: its
+            // last reads may be small.
+            let pinned = self.pinned > self.filled;
+            if !pinned && self.buf.capacity() - self.filled < self.want / 2 {
+                self.buf.truncate(self.filled);
                 // May move the waiting bytes to the front of a buffer the
                 // application no longer shares, instead of allocating.
-                self.buf.reserve(MIN_ROOM.max(self.filled));
+                self.buf.reserve(self.want.max(self.filled));
             }
-            let end = self.buf.capacity().min(self.filled + MAX_ROOM);
-            self.buf.resize(end, 0);
+            // Zeroes only the bytes not yet in the room.
+            let end = self.buf.capacity().min(self.filled + self.want);
+            if end > self.buf.len() {
+                self.buf.resize(end, 0);
+            }
         }
+        self.offered = self.buf.len() - self.filled;
         &mut self.buf[self.filled..]
     }
 
@@ -73,6 +113,10 @@ impl InputBuffer {
     pub fn filled(&mut self, n: usize) {
         assert!(n <= self.buf.len() - self.filled, "filled past the room");
         self.filled += n;
+        if self.offered > 0 {
+            self.adapt(n);
+            self.offered = 0;
+        }
     }
 
     /// Appends a copy of `data`.
@@ -83,19 +127,27 @@ impl InputBuffer {
     }
 
     /// The buffer as a `BytesMut` whose length is the waiting bytes, for a
-    /// reader that appends into its spare capacity (of at least 8 KiB);
-    /// then [`sync`](Self::sync) must be called.
+    /// reader that appends into its spare capacity (at least 4 KiB, or the
+    /// rest of a frame being read into place); then [`sync`](Self::sync)
+    /// must be called.
     pub(crate) fn spare_capacity(&mut self) -> &mut BytesMut {
         self.buf.truncate(self.filled);
-        if self.buf.capacity() - self.filled < MIN_ROOM {
-            self.buf.reserve(MIN_ROOM);
+        let pinned = self.pinned > self.filled;
+        if !pinned && self.buf.capacity() - self.filled < self.want / 2 {
+            self.buf.reserve(self.want);
         }
+        self.offered = self.buf.capacity() - self.filled;
         &mut self.buf
     }
 
     /// Takes in what was appended to [`spare_capacity`](Self::spare_capacity).
     pub(crate) fn sync(&mut self) {
+        let n = self.buf.len() - self.filled;
         self.filled = self.buf.len();
+        if self.offered > 0 {
+            self.adapt(n);
+            self.offered = 0;
+        }
     }
 
     /// Makes sure `total` received bytes fit without moving: called when a
@@ -105,6 +157,7 @@ impl InputBuffer {
             self.buf.truncate(self.filled);
             self.buf.reserve(total - self.filled);
         }
+        self.pinned = total;
     }
 
     /// Drops `n` waiting bytes from the front.
@@ -112,19 +165,27 @@ impl InputBuffer {
         assert!(n <= self.filled, "advanced past the data");
         self.buf.advance(n);
         self.filled -= n;
+        self.pinned = self.pinned.saturating_sub(n);
     }
 
     /// The first `n` waiting bytes, without copying.
     pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
         assert!(n <= self.filled, "split past the data");
         self.filled -= n;
+        self.pinned = self.pinned.saturating_sub(n);
         self.buf.split_to(n)
     }
 
-    /// Whether the buffer holds memory at all.
-    pub(crate) fn holds_memory(&self) -> bool {
-        self.buf.capacity() > 0
+    /// Frees the memory of an empty buffer (an idle connection should hold
+    /// none), remembering how much room reads have been bringing.
+    pub(crate) fn release(&mut self) {
+        if self.filled == 0 {
+            self.buf = BytesMut::new();
+            self.pinned = 0;
+            self.offered = 0;
+        }
     }
+
 }
 
 impl std::fmt::Debug for InputBuffer {
@@ -132,6 +193,7 @@ impl std::fmt::Debug for InputBuffer {
         f.debug_struct("InputBuffer")
             .field("waiting", &self.filled)
             .field("room", &(self.buf.len() - self.filled))
+            .field("want", &self.want)
             .finish()
     }
 }
@@ -147,7 +209,7 @@ mod tests {
         let mut model: Vec<u8> = Vec::new();
         for chunk in chunks {
             let room = input.room();
-            assert!(room.len() >= MIN_ROOM.min(room.len()));
+            assert!(room.len() >= MIN_ROOM / 2);
             let n = chunk.len().min(room.len());
             room[..n].copy_from_slice(&chunk[..n]);
             input.filled(n);
@@ -218,6 +280,52 @@ mod tests {
         let frame = input.split_to(1 << 20);
         assert_eq!(&frame[..10], &[7; 10]);
         assert!(frame[10..].iter().all(|&b| b == 9));
+
+        // The same through spare capacity, in reads of 100,000 bytes.
+        input.extend_from_slice(&[7; 10]);
+        input.reserve_total(1 << 20);
+        let start = input.data().as_ptr();
+        let mut total = 10;
+        while total < 1 << 20 {
+            let buf = input.spare_capacity();
+            let n = (buf.capacity() - buf.len()).min((1 << 20) - total).min(100_000);
+            buf.extend_from_slice(&vec![9; n]);
+            input.sync();
+            total += n;
+        }
+        assert_eq!(input.data().as_ptr(), start, "no reallocation");
+        assert_eq!(input.split_to(1 << 20).len(), 1 << 20);
+    }
+
+    #[test]
+    fn room_grows_while_reads_fill_it_and_shrinks_when_they_do_not() {
+        let mut input = InputBuffer::new();
+        let mut offered = Vec::new();
+        for _ in 0..8 {
+            let n = input.room().len();
+            offered.push(n);
+            input.filled(n);
+            input.advance(n);
+        }
+        assert_eq!(offered[0], MIN_ROOM);
+        assert!(offered[..6].windows(2).all(|w| w[1] == 2 * w[0]), "{offered:?}");
+        assert!(offered.contains(&MAX_ROOM), "{offered:?}");
+        assert!(offered.iter().all(|&n| n <= MAX_ROOM));
+        for _ in 0..8 {
+            input.room();
+            input.filled(10);
+            input.advance(10);
+        }
+        assert_eq!(input.want, MIN_ROOM);
+        // The same through spare capacity.
+        for _ in 0..8 {
+            let buf = input.spare_capacity();
+            let n = buf.capacity() - buf.len();
+            buf.extend_from_slice(&vec![1; n]);
+            input.sync();
+            input.advance(n);
+        }
+        assert_eq!(input.want, MAX_ROOM);
     }
 
     #[test]
