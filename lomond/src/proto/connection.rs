@@ -953,6 +953,9 @@ impl Connection {
 
     /// The next event, in order, decoding buffered input as needed.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.poll_whole_message() {
+            return Some(event);
+        }
         if self.events.is_empty() {
             if let Some(event) = self.process() {
                 return Some(event);
@@ -963,6 +966,49 @@ impl Connection {
             }
         }
         self.events.pop_front()
+    }
+
+    /// The common case in one step: a whole unfragmented, uncompressed text
+    /// or binary frame, with a short header, from the server, when nothing
+    /// else is pending. Anything else, including every frame that breaks a
+    /// rule, takes the general path through [`process`](Self::process),
+    /// which decodes the same frames to the same events.
+    #[inline]
+    fn poll_whole_message(&mut self) -> Option<Event> {
+        let idle = self.events.is_empty()
+            && matches!(self.phase, Phase::Open)
+            && matches!(self.read, ReadState::Header)
+            && matches!(self.role, Role::Client { .. })
+            && self.message.is_idle();
+        let data = self.input.data();
+        if !idle || data.len() < 2 {
+            return None;
+        }
+        // FIN, no RSV bits, text (1) or binary (2), not masked.
+        let (first, second) = (data[0], data[1]);
+        if (first != 0x81 && first != 0x82) || second & 0x80 != 0 {
+            return None;
+        }
+        let (head, len) = match second {
+            0..=125 => (2, second as usize),
+            126 if data.len() >= 4 => (4, u16::from_be_bytes([data[2], data[3]]) as usize),
+            _ => return None,
+        };
+        let limit = self.config.max_frame_size.min(self.config.max_message_size);
+        if len > limit || data.len() < head + len {
+            return None;
+        }
+        let text = first == 0x81;
+        if text && simdutf8::basic::from_utf8(&data[head..head + len]).is_err() {
+            return None;
+        }
+        self.input.advance(head);
+        let payload = self.input.split_to(len).freeze();
+        Some(if text {
+            Event::Text(crate::utf8_bytes::Utf8Bytes::from_validated(payload))
+        } else {
+            Event::Binary(payload)
+        })
     }
 
     /// The handshake completed and no Close has been sent: data may be sent.

@@ -49,6 +49,11 @@ impl MessageAssembler {
         self.inflater.is_some()
     }
 
+    /// No message is in progress: the next data frame starts one.
+    pub fn is_idle(&self) -> bool {
+        self.kind.is_none()
+    }
+
     /// Whether the current data frame's payload is deflate data, which the
     /// connection streams through [`frame_data`](Self::frame_data) and need
     /// not keep.
