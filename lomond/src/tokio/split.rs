@@ -53,6 +53,9 @@ pub struct WsStream {
     /// A `Closing` was seen, so the `Closed` that follows repeats it.
     close_reported: bool,
     finished: bool,
+    /// The last `start_send` left more than the high-water mark queued:
+    /// the next `poll_ready` writes first.
+    over_high_water: bool,
 }
 
 /// Connects to `url` with default options and completes the handshake.
@@ -70,6 +73,7 @@ pub async fn connect_async_with(ws: WebSocket) -> Result<(WsStream, Response), E
                     events,
                     close_reported: false,
                     finished: false,
+                    over_high_water: false,
                 };
                 return Ok((stream, *response));
             }
@@ -172,17 +176,17 @@ impl Sink<Message> for WsStream {
     type Error = Error;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let pending = match self.events.shared() {
-            Some(shared) => shared.core().poll_transmit().len(),
-            None => return Poll::Ready(Err(Error::Send(SendError::Closed))),
-        };
-        if pending < SINK_HIGH_WATER {
+        if !self.over_high_water {
             return Poll::Ready(Ok(()));
         }
-        self.poll_write_out(cx)
+        let written = self.poll_write_out(cx);
+        if written.is_ready() {
+            self.over_high_water = false;
+        }
+        written
     }
 
-    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
         let shared = self.events.shared().ok_or(Error::Send(SendError::Closed))?;
         let mut core = shared.core();
         let result = match &item {
@@ -198,6 +202,9 @@ impl Sink<Message> for WsStream {
                 core.close(code, reason, now)
             }
         };
+        let over = core.poll_transmit().len() >= SINK_HIGH_WATER;
+        drop(core);
+        self.over_high_water = over;
         result.map_err(Error::Send)
     }
 
