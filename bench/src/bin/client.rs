@@ -6,10 +6,11 @@
 //!     bench-client LIB SCENARIO SIZE COUNT URL
 //!
 //! LIB: lomond-blocking lomond-tokio tungstenite tokio-tungstenite
-//! fastwebsockets tokio-websockets yawc
-//! SCENARIO: recv send echo1 echo64 idle
+//! fastwebsockets tokio-websockets yawc ratchet
+//! SCENARIO: recv send echo1 echo64 idle, and recv-z send-z (the same with
+//! permessage-deflate, on JSON-like payloads; lomond, yawc and ratchet)
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Instant;
 
@@ -25,6 +26,8 @@ enum Scenario {
 
 struct Run {
     scenario: Scenario,
+    /// permessage-deflate offered (and required of the server).
+    deflate: bool,
     size: usize,
     count: usize,
     base: String,
@@ -33,16 +36,24 @@ struct Run {
 impl Run {
     fn url(&self) -> String {
         let base = self.base.trim_end_matches('/');
+        let z = if self.deflate { "deflate=1" } else { "" };
         match self.scenario {
-            Scenario::Recv => format!("{base}/firehose?size={}&count={}", self.size, self.count),
-            Scenario::Send => format!("{base}/sink"),
-            Scenario::Echo(_) => format!("{base}/echo"),
+            Scenario::Recv => format!(
+                "{base}/firehose?size={}&count={}&{z}",
+                self.size, self.count
+            ),
+            Scenario::Send => format!("{base}/sink?{z}"),
+            Scenario::Echo(_) => format!("{base}/echo?{z}"),
             Scenario::Idle => format!("{base}/idle"),
         }
     }
 
     fn payload(&self) -> Bytes {
-        Bytes::from(vec![b'x'; self.size])
+        if self.deflate {
+            Bytes::from(lomond_bench::telemetry(self.size))
+        } else {
+            Bytes::from(vec![b'x'; self.size])
+        }
     }
 
     /// Checks the sink's reply: the byte total it counted, as text.
@@ -84,7 +95,8 @@ fn main() -> Result<()> {
     let [lib, scenario, size, count, base] = &args[..] else {
         return Err("usage: bench-client LIB SCENARIO SIZE COUNT URL".into());
     };
-    let scenario = match scenario.as_str() {
+    let deflate = scenario.ends_with("-z");
+    let scenario = match scenario.trim_end_matches("-z") {
         "recv" => Scenario::Recv,
         "send" => Scenario::Send,
         "echo1" => Scenario::Echo(1),
@@ -94,6 +106,7 @@ fn main() -> Result<()> {
     };
     let run = Run {
         scenario,
+        deflate,
         size: size.parse()?,
         count: count.parse()?,
         base: base.clone(),
@@ -106,12 +119,22 @@ fn main() -> Result<()> {
     let extra = match lib.as_str() {
         "lomond-blocking" => blocking::lomond(&run)?,
         "tungstenite" => blocking::tungstenite(&run)?,
+        _ if run.deflate
+            && !matches!(
+                lib.as_str(),
+                "lomond-blocking" | "lomond-tokio" | "yawc" | "ratchet"
+            ) =>
+        {
+            return Err(format!("{lib} has no permessage-deflate").into())
+        }
         "fastwebsockets" => runtime.block_on(fastws::run(&run))?,
+        "ratchet" => runtime.block_on(ratchet::run(&run))?,
         "lomond-tokio" => runtime.block_on(async {
             let open = || async {
                 let ws = lomond::WebSocket::new(&run.url())?
                     .ping_rate(None)
-                    .poll(None);
+                    .poll(None)
+                    .compress(run.deflate);
                 let (ws, _) = lomond::tokio::connect_async_with(ws).await?;
                 Ok::<_, Box<dyn std::error::Error>>(ws)
             };
@@ -142,8 +165,12 @@ fn main() -> Result<()> {
         })?,
         "yawc" => runtime.block_on(async {
             let open = || async {
+                let mut options = yawc::Options::default().with_no_delay();
+                if run.deflate {
+                    options = options.with_compression_level(yawc::CompressionLevel::new(6));
+                }
                 let ws = yawc::WebSocket::connect(run.url().parse()?)
-                    .with_options(yawc::Options::default().with_no_delay())
+                    .with_options(options)
                     .await?;
                 // Frames come without a Result; map keeps the Sink side.
                 Ok::<_, Box<dyn std::error::Error>>(ws.map(Ok::<_, std::convert::Infallible>))
@@ -367,7 +394,10 @@ mod blocking {
         if run.scenario == Scenario::Idle {
             return Err("idle needs an async client".into());
         }
-        let ws = WebSocket::new(&run.url())?.ping_rate(None).poll(None);
+        let ws = WebSocket::new(&run.url())?
+            .ping_rate(None)
+            .poll(None)
+            .compress(run.deflate);
         let sender = ws.sender();
         let payload = run.payload();
         let (mut sent, mut got) = (0, 0);
@@ -568,6 +598,99 @@ mod fastws {
             Scenario::Idle => unreachable!(),
         }
         let _ = ws.write_frame(Frame::close(1000, b"")).await;
+        Ok(0)
+    }
+}
+
+/// ratchet (Swim's client): reads into a caller's buffer, writes from a
+/// slice; permessage-deflate through its extension provider.
+mod ratchet {
+    use super::*;
+    use ratchet_rs::deflate::{DeflateConfig, DeflateExtProvider};
+    use ratchet_rs::{Message, PayloadType, SubprotocolRegistry, WebSocketConfig};
+    use tokio::net::TcpStream;
+
+    pub async fn run(run: &Run) -> Result<usize> {
+        if run.scenario == Scenario::Idle {
+            return Err("idle is not measured for ratchet".into());
+        }
+        let url = run.url();
+        let host = url
+            .strip_prefix("ws://")
+            .and_then(|r| r.split('/').next())
+            .ok_or("ws:// only")?;
+        let stream = TcpStream::connect(host).await?;
+        stream.set_nodelay(true)?;
+        // The same offer as the others: level 6, context takeover allowed.
+        let config = DeflateConfig {
+            request_server_no_context_takeover: false,
+            request_client_no_context_takeover: false,
+            compression_level: flate2::Compression::new(6),
+            ..DeflateConfig::default()
+        };
+        let mut ws = ratchet_rs::subscribe_with(
+            WebSocketConfig::default(),
+            stream,
+            url.as_str(),
+            &DeflateExtProvider::with_config(config),
+            SubprotocolRegistry::default(),
+        )
+        .await?
+        .websocket;
+        let payload = run.payload();
+        let mut buf = BytesMut::new();
+        let is_data = |m: &Message| matches!(m, Message::Binary | Message::Text);
+        match run.scenario {
+            Scenario::Recv => {
+                let mut got = 0;
+                while got < run.count {
+                    if is_data(&ws.read(&mut buf).await?) {
+                        got += 1;
+                    }
+                    buf.clear();
+                }
+            }
+            Scenario::Send => {
+                for _ in 0..run.count {
+                    ws.write(&payload, PayloadType::Binary).await?;
+                }
+                ws.write(b"done", PayloadType::Text).await?;
+                ws.flush().await?;
+                loop {
+                    if let Message::Text = ws.read(&mut buf).await? {
+                        run.check_total(std::str::from_utf8(&buf)?)?;
+                        break;
+                    }
+                    buf.clear();
+                }
+            }
+            Scenario::Echo(inflight) => {
+                let first = inflight.min(run.count);
+                for _ in 0..first {
+                    ws.write(&payload, PayloadType::Binary).await?;
+                }
+                ws.flush().await?;
+                let (mut sent, mut got) = (first, 0);
+                while got < run.count {
+                    if is_data(&ws.read(&mut buf).await?) {
+                        got += 1;
+                        if sent < run.count {
+                            ws.write(&payload, PayloadType::Binary).await?;
+                            ws.flush().await?;
+                            sent += 1;
+                        }
+                    }
+                    buf.clear();
+                }
+            }
+            Scenario::Idle => unreachable!(),
+        }
+        let _ = ws
+            .close(ratchet_rs::CloseReason::new(
+                ratchet_rs::CloseCode::Normal,
+                None,
+            ))
+            .await;
         Ok(0)
     }
 }

@@ -28,7 +28,11 @@ const LIBS: &[&str] = &[
     "fastwebsockets",
     "tokio-websockets",
     "yawc",
+    "ratchet",
 ];
+
+/// Libraries with permessage-deflate, for the `-z` scenarios.
+const DEFLATE_LIBS: &[&str] = &["lomond-blocking", "lomond-tokio", "yawc", "ratchet"];
 
 /// Libraries that can hold 10,000 idle connections on one thread.
 const ASYNC_LIBS: &[&str] = &[
@@ -53,6 +57,17 @@ fn cases(quick: bool) -> Vec<Case> {
         for size in [16usize, 1024, 65536, 1 << 20] {
             // About 256 MiB per run, between 2,000 and 1,000,000 messages.
             let count = ((256usize << 20) / size).clamp(2000, 1_000_000) / scale;
+            all.push(Case {
+                scenario,
+                size,
+                count,
+            });
+        }
+    }
+    for scenario in ["recv-z", "send-z"] {
+        for size in [1024usize, 65536] {
+            // Compression costs microseconds per KiB: about 64 MiB per run.
+            let count = ((64usize << 20) / size).clamp(2000, 1_000_000) / scale;
             all.push(Case {
                 scenario,
                 size,
@@ -227,7 +242,10 @@ fn main() -> Result<()> {
         for (i, case) in cases.iter().enumerate() {
             for &lib in &libs {
                 let is_async = ASYNC_LIBS.contains(&lib);
-                if case.scenario == "idle" && !is_async {
+                if case.scenario == "idle" && (!is_async || lib == "ratchet") {
+                    continue;
+                }
+                if case.scenario.ends_with("-z") && !DEFLATE_LIBS.contains(&lib) {
                     continue;
                 }
                 let mut case = case.clone();

@@ -10,10 +10,17 @@
 //! - `/sink`: discards messages; answers the text `done` with the byte count
 //!   received as text.
 //! - `/idle`: holds the connection and sends nothing.
+//!
+//! With `deflate=1` in the query (firehose, echo, sink), permessage-deflate
+//! is agreed with a client that offers it: the firehose sends precompressed
+//! frames (each message compressed on its own, so the answer says
+//! `server_no_context_takeover`), echo and sink inflate and compress on
+//! lomond's core. Payloads are JSON-like telemetry, which compresses as real
+//! traffic does (about 4:1), not a run of one byte.
 
 use lomond::proto::frame::{encode_header, FrameHeader, OpCode};
 use lomond::proto::handshake::accept_key;
-use lomond::proto::{Config, Connection};
+use lomond::proto::{Config, Connection, DeflateConfig};
 use lomond::Event;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,8 +48,8 @@ fn main() -> Result<()> {
     })
 }
 
-/// Reads the upgrade request head and answers 101; returns the target.
-async fn upgrade(stream: &mut TcpStream) -> Result<String> {
+/// Reads the upgrade request head; returns it with its target.
+async fn read_head(stream: &mut TcpStream) -> Result<(Vec<u8>, String)> {
     let mut head = Vec::with_capacity(512);
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -54,19 +61,41 @@ async fn upgrade(stream: &mut TcpStream) -> Result<String> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
     req.parse(&head)?;
-    let key = req
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-key"))
-        .map(|h| String::from_utf8_lossy(h.value).into_owned())
-        .ok_or("no key")?;
     let path = req.path.unwrap_or("/").to_owned();
+    Ok((head, path))
+}
+
+/// The value of header `name` in a request head.
+fn header_value(head: &[u8], name: &str) -> Option<String> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(head).ok()?;
+    req.headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+        .reduce(|a, b| a + ", " + &b)
+}
+
+/// Answers 101 by hand (for the endpoints that skip the core), agreeing to
+/// permessage-deflate without server context takeover when `deflate`.
+async fn upgrade(stream: &mut TcpStream, head: &[u8], deflate: bool) -> Result<()> {
+    let key = header_value(head, "sec-websocket-key").ok_or("no key")?;
+    let extension = if deflate {
+        let offer = header_value(head, "sec-websocket-extensions").unwrap_or_default();
+        if !offer.contains("permessage-deflate") {
+            return Err("deflate=1 but the client offers no permessage-deflate".into());
+        }
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+    } else {
+        ""
+    };
     let answer = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extension}\r\n",
         accept_key(&key)
     );
     stream.write_all(answer.as_bytes()).await?;
-    Ok(path)
+    Ok(())
 }
 
 fn query(path: &str, name: &str) -> Option<usize> {
@@ -80,33 +109,67 @@ fn query(path: &str, name: &str) -> Option<usize> {
 
 async fn serve(mut stream: TcpStream) -> Result<()> {
     stream.set_nodelay(true)?;
-    let path = upgrade(&mut stream).await?;
+    let (head, path) = read_head(&mut stream).await?;
     let route = path.split('?').next().unwrap_or("/");
+    let deflate = query(&path, "deflate") == Some(1);
     match route {
         "/firehose" => {
+            upgrade(&mut stream, &head, deflate).await?;
             let size = query(&path, "size").unwrap_or(16);
             let count = query(&path, "count").unwrap_or(1000);
-            firehose(stream, size, count, query(&path, "text") == Some(1)).await
+            let text = query(&path, "text") == Some(1);
+            firehose(stream, size, count, text, deflate).await
         }
         "/idle" => {
+            upgrade(&mut stream, &head, false).await?;
             let mut buf = [0u8; 256];
             while stream.read(&mut buf).await? > 0 {}
             Ok(())
         }
-        _ => core_loop(stream, route == "/sink").await,
+        _ => core_loop(stream, &head, route == "/sink", deflate).await,
     }
 }
 
-/// An unmasked server frame header for `len` bytes.
-fn header(opcode: OpCode, len: usize) -> Vec<u8> {
+/// One unmasked server frame of `size` bytes (compressed when `deflate`).
+fn frame(size: usize, text: bool, deflate: bool) -> Vec<u8> {
+    let opcode = if text { OpCode::Text } else { OpCode::Binary };
+    let mut payload = if deflate {
+        lomond_bench::telemetry(size)
+    } else {
+        vec![b'a'; size]
+    };
+    if deflate {
+        // Raw deflate with a sync flush, its 00 00 ff ff tail stripped
+        // (RFC 7692 §7.2.1); a fresh compressor per message.
+        let mut z = flate2::Compress::new(flate2::Compression::new(6), false);
+        let mut out = Vec::with_capacity(size + 64);
+        z.compress_vec(&payload, &mut out, flate2::FlushCompress::Sync)
+            .expect("deflate");
+        while out.len() == out.capacity() {
+            out.reserve(1024);
+            z.compress_vec(&[], &mut out, flate2::FlushCompress::Sync)
+                .expect("deflate");
+        }
+        assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+        out.truncate(out.len() - 4);
+        payload = out;
+    }
+    let mut header = FrameHeader::new(opcode, None, payload.len() as u64);
+    header.rsv1 = deflate;
     let mut out = Vec::new();
-    encode_header(&mut out, &FrameHeader::new(opcode, None, len as u64));
+    encode_header(&mut out, &header);
+    out.extend_from_slice(&payload);
     out
 }
 
-async fn firehose(mut stream: TcpStream, size: usize, count: usize, text: bool) -> Result<()> {
-    let mut frame = header(if text { OpCode::Text } else { OpCode::Binary }, size);
-    frame.extend(std::iter::repeat_n(b'a', size));
+async fn firehose(
+    mut stream: TcpStream,
+    size: usize,
+    count: usize,
+    text: bool,
+    deflate: bool,
+) -> Result<()> {
+    let frame = frame(size, text, deflate);
     // Whole frames in batches of at least 256 KiB: one syscall moves many.
     let per_batch = ((256 << 10) / frame.len()).max(1);
     let batch: Vec<u8> = frame.repeat(per_batch);
@@ -124,23 +187,19 @@ async fn firehose(mut stream: TcpStream, size: usize, count: usize, text: bool) 
     Ok(())
 }
 
-/// Echo and sink, on lomond's server-role core.
-async fn core_loop(mut stream: TcpStream, sink: bool) -> Result<()> {
+/// Echo and sink, on lomond's server-role core (which answers the upgrade).
+async fn core_loop(mut stream: TcpStream, head: &[u8], sink: bool, deflate: bool) -> Result<()> {
     let mut config = Config::default();
     config.ping_rate = None;
     config.poll = None;
     config.max_frame_size = 64 << 20;
     config.max_message_size = 64 << 20;
     config.max_write_buffer = usize::MAX;
+    if deflate {
+        config.deflate = Some(DeflateConfig::default());
+    }
     let mut conn = Connection::server(Vec::new(), config, Instant::now());
-    // The upgrade is done: feed the core an equivalent request so that it
-    // is in the open state, and throw its answer away.
-    conn.handle_input(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n",
-        Instant::now(),
-    );
-    let n = conn.poll_transmit().len();
-    conn.consume_transmit(n);
+    conn.handle_input(head, Instant::now());
     let mut received = 0usize;
     let mut buf = vec![0u8; 256 << 10];
     loop {

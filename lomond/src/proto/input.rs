@@ -185,7 +185,6 @@ impl InputBuffer {
             self.offered = 0;
         }
     }
-
 }
 
 impl std::fmt::Debug for InputBuffer {
@@ -288,7 +287,9 @@ mod tests {
         let mut total = 10;
         while total < 1 << 20 {
             let buf = input.spare_capacity();
-            let n = (buf.capacity() - buf.len()).min((1 << 20) - total).min(100_000);
+            let n = (buf.capacity() - buf.len())
+                .min((1 << 20) - total)
+                .min(100_000);
             buf.extend_from_slice(&vec![9; n]);
             input.sync();
             total += n;
@@ -308,7 +309,10 @@ mod tests {
             input.advance(n);
         }
         assert_eq!(offered[0], MIN_ROOM);
-        assert!(offered[..6].windows(2).all(|w| w[1] == 2 * w[0]), "{offered:?}");
+        assert!(
+            offered[..6].windows(2).all(|w| w[1] == 2 * w[0]),
+            "{offered:?}"
+        );
         assert!(offered.contains(&MAX_ROOM), "{offered:?}");
         assert!(offered.iter().all(|&n| n <= MAX_ROOM));
         for _ in 0..8 {
