@@ -14,7 +14,7 @@ pub fn telemetry(size: usize) -> Vec<u8> {
                 (x >> 8) % 200,
                 reading / 100,
                 reading % 100,
-                x % 7 != 0
+                !x.is_multiple_of(7)
             )
             .as_bytes(),
         );
