@@ -272,6 +272,46 @@ fn sending_from_another_thread_while_receiving() {
 }
 
 #[test]
+fn fed_replies_are_written_before_the_iterator_waits() {
+    // A responder that only feeds (never flushes) still gets its replies
+    // out: the iterator writes what is queued before it blocks on a read.
+    let server = EchoServer::start().unwrap();
+    let url = server.url();
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let ws = ws(&url);
+        let sender = ws.sender();
+        let (mut sent, mut echoed) = (0, 0);
+        for event in ws {
+            match event {
+                Event::Ready { .. } => {
+                    while sent < 64 {
+                        sender.feed_text(&format!("m{sent}")).unwrap();
+                        sent += 1;
+                    }
+                }
+                Event::Text(t) => {
+                    assert_eq!(t, format!("m{echoed}").as_str());
+                    echoed += 1;
+                    if sent < 640 {
+                        sender.feed_text(&format!("m{sent}")).unwrap();
+                        sent += 1;
+                    } else if echoed == 640 {
+                        sender.close(1000, "").unwrap();
+                    }
+                }
+                _ => {}
+            }
+        }
+        done.send(echoed).unwrap();
+    });
+    let echoed = finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("fed messages were never written");
+    assert_eq!(echoed, 640);
+}
+
+#[test]
 fn protocol_error_sends_the_close_code_and_waits_for_the_server() {
     let server = ScriptServer::start(1, |mut s| {
         upgrade(&mut s, "")?;

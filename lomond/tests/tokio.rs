@@ -297,6 +297,38 @@ async fn stream_and_sink_split_like_tokio_tungstenite() {
 }
 
 #[tokio::test]
+async fn fed_messages_are_written_before_the_stream_waits() {
+    // Feeding without flushing: polling the stream writes what is queued
+    // before it waits for input, so a responder's replies go out together.
+    let server = EchoServer::start().unwrap();
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    let (mut sent, mut echoed) = (0, 0);
+    while sent < 64 {
+        ws.feed(Message::Text(format!("m{sent}").into()))
+            .await
+            .unwrap();
+        sent += 1;
+    }
+    while echoed < 640 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("fed messages were never written");
+        assert_eq!(
+            next.unwrap().unwrap(),
+            Message::Text(format!("m{echoed}").into())
+        );
+        echoed += 1;
+        if sent < 640 {
+            ws.feed(Message::Text(format!("m{sent}").into()))
+                .await
+                .unwrap();
+            sent += 1;
+        }
+    }
+    ws.close().await.unwrap();
+}
+
+#[tokio::test]
 async fn connect_failures_and_rejections() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

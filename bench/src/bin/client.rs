@@ -11,7 +11,7 @@
 //! permessage-deflate, on JSON-like payloads; lomond, yawc and ratchet)
 
 use bytes::{Bytes, BytesMut};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use std::time::Instant;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -367,11 +367,20 @@ mod generic {
                 ws.flush().await?;
                 let (mut sent, mut got) = (first, 0);
                 while got < run.count {
-                    let m = ws.next().await.ok_or("closed early")??;
+                    // Replies are fed, and flushed when nothing more has
+                    // arrived: what a responder does to write in batches.
+                    let next = match ws.next().now_or_never() {
+                        Some(next) => next,
+                        None => {
+                            ws.flush().await?;
+                            ws.next().await
+                        }
+                    };
+                    let m = next.ok_or("closed early")??;
                     if m.len().is_some() {
                         got += 1;
                         if sent < run.count {
-                            ws.send(L::M::data(payload.clone())).await?;
+                            ws.feed(L::M::data(payload.clone())).await?;
                             sent += 1;
                         }
                     }
@@ -426,7 +435,8 @@ mod blocking {
                 Event::Text(_) | Event::Binary(_) => {
                     got += 1;
                     if matches!(run.scenario, Scenario::Echo(_)) && sent < run.count {
-                        sender.send_binary(&payload)?;
+                        // The iterator writes what is fed before it waits.
+                        sender.feed_binary(&payload)?;
                         sent += 1;
                     }
                     if got == run.count && sender.is_open() {

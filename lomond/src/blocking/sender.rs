@@ -50,7 +50,10 @@ impl Sender {
 
     /// Queues a text message without writing it: the next
     /// [`flush`](Self::flush), or any send, writes everything queued in one
-    /// go. Past 64 KiB queued, it writes (so memory stays bounded).
+    /// go, and so does the event iterator before it waits for the network.
+    /// So a thread that answers the events it iterates can feed its
+    /// replies: they go out together once it has caught up with what has
+    /// arrived. Past 64 KiB queued, it writes (so memory stays bounded).
     pub fn feed_text(&self, text: &str) -> Result<(), SendError> {
         self.feed(|c| c.send_text(text))
     }

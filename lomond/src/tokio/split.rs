@@ -46,7 +46,9 @@ const SINK_HIGH_WATER: usize = 64 << 10;
 ///
 /// The stream ends after the close handshake (or yields the error that ended
 /// the connection). Automatic pings, pongs and timeouts work as on the event
-/// stream, which this wraps.
+/// stream, which this wraps. Messages fed to the sink without a flush are
+/// written by the stream before it waits for input, so a task that answers
+/// what it reads can `feed` its replies and have them go out together.
 #[derive(Debug)]
 pub struct WsStream {
     events: EventStream,
