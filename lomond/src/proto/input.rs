@@ -151,11 +151,14 @@ impl InputBuffer {
     }
 
     /// Makes sure `total` received bytes fit without moving: called when a
-    /// large frame starts arriving, so that it is read into place.
+    /// large frame starts arriving, so that it is read into place. Room for
+    /// a read's worth more is reserved with it, so that reads carry on past
+    /// the frame's end instead of stopping there (one syscall per frame),
+    /// and the next frames need no new buffer.
     pub(crate) fn reserve_total(&mut self, total: usize) {
         if self.buf.capacity() < total {
             self.buf.truncate(self.filled);
-            self.buf.reserve(total - self.filled);
+            self.buf.reserve(total - self.filled + self.want);
         }
         self.pinned = total;
     }
