@@ -12,4 +12,7 @@ if [ ! -x "$py" ] || ! "$py" -c 'import lomond' 2>/dev/null; then
   "$py" -m pip install -q lomond
 fi
 cargo build -q --release -p lomond-bench
+# Separately: ratchet needs flate2's C zlib, which would otherwise replace
+# zlib-rs under lomond and yawc in the same build.
+cargo build -q --release -p lomond-bench-ratchet
 LOMOND_PY=$py target/release/bench-run "$@"

@@ -6,189 +6,78 @@
 //!     bench-client LIB SCENARIO SIZE COUNT URL
 //!
 //! LIB: lomond-blocking lomond-tokio tungstenite tokio-tungstenite
-//! fastwebsockets tokio-websockets yawc ratchet
+//! fastwebsockets tokio-websockets yawc
 //! SCENARIO: recv send echo1 echo64 idle, and recv-z send-z (the same with
-//! permessage-deflate, on JSON-like payloads; lomond, yawc and ratchet)
+//! permessage-deflate, on JSON-like payloads; lomond and yawc here, ratchet
+//! in `bench-client-ratchet`)
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
-use std::time::Instant;
-
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-#[derive(Clone, Copy, PartialEq)]
-enum Scenario {
-    Recv,
-    Send,
-    Echo(usize),
-    Idle,
-}
-
-struct Run {
-    scenario: Scenario,
-    /// permessage-deflate offered (and required of the server).
-    deflate: bool,
-    size: usize,
-    count: usize,
-    base: String,
-}
-
-impl Run {
-    fn url(&self) -> String {
-        let base = self.base.trim_end_matches('/');
-        let z = if self.deflate { "deflate=1" } else { "" };
-        match self.scenario {
-            Scenario::Recv => format!(
-                "{base}/firehose?size={}&count={}&{z}",
-                self.size, self.count
-            ),
-            Scenario::Send => format!("{base}/sink?{z}"),
-            Scenario::Echo(_) => format!("{base}/echo?{z}"),
-            Scenario::Idle => format!("{base}/idle"),
-        }
-    }
-
-    fn payload(&self) -> Bytes {
-        if self.deflate {
-            Bytes::from(lomond_bench::telemetry(self.size))
-        } else {
-            Bytes::from(vec![b'x'; self.size])
-        }
-    }
-
-    /// Checks the sink's reply: the byte total it counted, as text.
-    fn check_total(&self, reply: &str) -> Result<()> {
-        if reply.parse::<usize>()? != self.size * self.count {
-            return Err("the server counted another byte total".into());
-        }
-        Ok(())
-    }
-}
-
-fn cpu_and_rss() -> (f64, i64) {
-    // SAFETY: getrusage only writes the struct we pass, which is zeroed and
-    // of the right type.
-    let usage = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(usage.ru_utime) + secs(usage.ru_stime), usage.ru_maxrss)
-}
-
-fn current_rss() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<usize>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
-}
+use lomond_bench::{client_main, current_rss, Result, Run, Scenario};
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [lib, scenario, size, count, base] = &args[..] else {
-        return Err("usage: bench-client LIB SCENARIO SIZE COUNT URL".into());
-    };
-    let deflate = scenario.ends_with("-z");
-    let scenario = match scenario.trim_end_matches("-z") {
-        "recv" => Scenario::Recv,
-        "send" => Scenario::Send,
-        "echo1" => Scenario::Echo(1),
-        "echo64" => Scenario::Echo(64),
-        "idle" => Scenario::Idle,
-        other => return Err(format!("unknown scenario {other}").into()),
-    };
-    let run = Run {
-        scenario,
-        deflate,
-        size: size.parse()?,
-        count: count.parse()?,
-        base: base.clone(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (cpu0, _) = cpu_and_rss();
-    let start = Instant::now();
-    let extra = match lib.as_str() {
-        "lomond-blocking" => blocking::lomond(&run)?,
-        "tungstenite" => blocking::tungstenite(&run)?,
-        _ if run.deflate
-            && !matches!(
-                lib.as_str(),
-                "lomond-blocking" | "lomond-tokio" | "yawc" | "ratchet"
-            ) =>
-        {
-            return Err(format!("{lib} has no permessage-deflate").into())
-        }
-        "fastwebsockets" => runtime.block_on(fastws::run(&run))?,
-        "ratchet" => runtime.block_on(ratchet::run(&run))?,
-        "lomond-tokio" => runtime.block_on(async {
-            let open = || async {
-                let ws = lomond::WebSocket::new(&run.url())?
-                    .ping_rate(None)
-                    .poll(None)
-                    .compress(run.deflate);
-                let (ws, _) = lomond::tokio::connect_async_with(ws).await?;
-                Ok::<_, Box<dyn std::error::Error>>(ws)
-            };
-            generic::run::<LomondMsg, _, _, _>(&run, open).await
-        })?,
-        "tokio-tungstenite" => runtime.block_on(async {
-            let open = || async {
-                let (ws, _) =
-                    tokio_tungstenite::connect_async_with_config(run.url(), None, true).await?;
-                Ok::<_, Box<dyn std::error::Error>>(ws)
-            };
-            generic::run::<TungMsg, _, _, _>(&run, open).await
-        })?,
-        "tokio-websockets" => runtime.block_on(async {
-            let open = || async {
-                let (ws, _) = tokio_websockets::ClientBuilder::new()
-                    .uri(&run.url())?
-                    .connect()
-                    .await?;
-                // Every client runs with Nagle off, as lomond does.
-                #[allow(irrefutable_let_patterns)] // irrefutable without TLS features
-                if let tokio_websockets::MaybeTlsStream::Plain(s) = ws.get_ref() {
-                    s.set_nodelay(true)?;
-                }
-                Ok::<_, Box<dyn std::error::Error>>(ws)
-            };
-            generic::run::<TwsMsg, _, _, _>(&run, open).await
-        })?,
-        "yawc" => runtime.block_on(async {
-            let open = || async {
-                let mut options = yawc::Options::default().with_no_delay();
-                if run.deflate {
-                    options = options.with_compression_level(yawc::CompressionLevel::new(6));
-                }
-                let ws = yawc::WebSocket::connect(run.url().parse()?)
-                    .with_options(options)
-                    .await?;
-                // Frames come without a Result; map keeps the Sink side.
-                Ok::<_, Box<dyn std::error::Error>>(ws.map(Ok::<_, std::convert::Infallible>))
-            };
-            generic::run::<YawcMsg, _, _, _>(&run, open).await
-        })?,
-        other => return Err(format!("unknown library {other}").into()),
-    };
-    let secs = start.elapsed().as_secs_f64();
-    let (cpu1, maxrss) = cpu_and_rss();
-    println!(
-        "{lib} {} {} {} {secs:.6} {:.6} {maxrss} {extra}",
-        args[1],
-        run.size,
-        run.count,
-        cpu1 - cpu0
-    );
-    Ok(())
+    client_main(|lib, run| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(match lib {
+            "lomond-blocking" => blocking::lomond(run)?,
+            "tungstenite" => blocking::tungstenite(run)?,
+            _ if run.deflate && !matches!(lib, "lomond-blocking" | "lomond-tokio" | "yawc") => {
+                return Err(format!("{lib} has no permessage-deflate").into())
+            }
+            "fastwebsockets" => runtime.block_on(fastws::run(run))?,
+            "lomond-tokio" => runtime.block_on(async {
+                let open = || async {
+                    let ws = lomond::WebSocket::new(&run.url())?
+                        .ping_rate(None)
+                        .poll(None)
+                        .compress(run.deflate);
+                    let (ws, _) = lomond::tokio::connect_async_with(ws).await?;
+                    Ok::<_, Box<dyn std::error::Error>>(ws)
+                };
+                generic::run::<LomondMsg, _, _, _>(run, open).await
+            })?,
+            "tokio-tungstenite" => runtime.block_on(async {
+                let open = || async {
+                    let (ws, _) =
+                        tokio_tungstenite::connect_async_with_config(run.url(), None, true).await?;
+                    Ok::<_, Box<dyn std::error::Error>>(ws)
+                };
+                generic::run::<TungMsg, _, _, _>(run, open).await
+            })?,
+            "tokio-websockets" => runtime.block_on(async {
+                let open = || async {
+                    let (ws, _) = tokio_websockets::ClientBuilder::new()
+                        .uri(&run.url())?
+                        .connect()
+                        .await?;
+                    // Every client runs with Nagle off, as lomond does.
+                    #[allow(irrefutable_let_patterns)] // irrefutable without TLS features
+                    if let tokio_websockets::MaybeTlsStream::Plain(s) = ws.get_ref() {
+                        s.set_nodelay(true)?;
+                    }
+                    Ok::<_, Box<dyn std::error::Error>>(ws)
+                };
+                generic::run::<TwsMsg, _, _, _>(run, open).await
+            })?,
+            "yawc" => runtime.block_on(async {
+                let open = || async {
+                    let mut options = yawc::Options::default().with_no_delay();
+                    if run.deflate {
+                        options = options.with_compression_level(yawc::CompressionLevel::new(6));
+                    }
+                    let ws = yawc::WebSocket::connect(run.url().parse()?)
+                        .with_options(options)
+                        .await?;
+                    // Frames come without a Result; map keeps the Sink side.
+                    Ok::<_, Box<dyn std::error::Error>>(ws.map(Ok::<_, std::convert::Infallible>))
+                };
+                generic::run::<YawcMsg, _, _, _>(run, open).await
+            })?,
+            other => return Err(format!("unknown library {other}").into()),
+        })
+    })
 }
 
 /// What the generic scenarios need of a library's message type.
@@ -608,99 +497,6 @@ mod fastws {
             Scenario::Idle => unreachable!(),
         }
         let _ = ws.write_frame(Frame::close(1000, b"")).await;
-        Ok(0)
-    }
-}
-
-/// ratchet (Swim's client): reads into a caller's buffer, writes from a
-/// slice; permessage-deflate through its extension provider.
-mod ratchet {
-    use super::*;
-    use ratchet_rs::deflate::{DeflateConfig, DeflateExtProvider};
-    use ratchet_rs::{Message, PayloadType, SubprotocolRegistry, WebSocketConfig};
-    use tokio::net::TcpStream;
-
-    pub async fn run(run: &Run) -> Result<usize> {
-        if run.scenario == Scenario::Idle {
-            return Err("idle is not measured for ratchet".into());
-        }
-        let url = run.url();
-        let host = url
-            .strip_prefix("ws://")
-            .and_then(|r| r.split('/').next())
-            .ok_or("ws:// only")?;
-        let stream = TcpStream::connect(host).await?;
-        stream.set_nodelay(true)?;
-        // The same offer as the others: level 6, context takeover allowed.
-        let config = DeflateConfig {
-            request_server_no_context_takeover: false,
-            request_client_no_context_takeover: false,
-            compression_level: flate2::Compression::new(6),
-            ..DeflateConfig::default()
-        };
-        let mut ws = ratchet_rs::subscribe_with(
-            WebSocketConfig::default(),
-            stream,
-            url.as_str(),
-            &DeflateExtProvider::with_config(config),
-            SubprotocolRegistry::default(),
-        )
-        .await?
-        .websocket;
-        let payload = run.payload();
-        let mut buf = BytesMut::new();
-        let is_data = |m: &Message| matches!(m, Message::Binary | Message::Text);
-        match run.scenario {
-            Scenario::Recv => {
-                let mut got = 0;
-                while got < run.count {
-                    if is_data(&ws.read(&mut buf).await?) {
-                        got += 1;
-                    }
-                    buf.clear();
-                }
-            }
-            Scenario::Send => {
-                for _ in 0..run.count {
-                    ws.write(&payload, PayloadType::Binary).await?;
-                }
-                ws.write(b"done", PayloadType::Text).await?;
-                ws.flush().await?;
-                loop {
-                    if let Message::Text = ws.read(&mut buf).await? {
-                        run.check_total(std::str::from_utf8(&buf)?)?;
-                        break;
-                    }
-                    buf.clear();
-                }
-            }
-            Scenario::Echo(inflight) => {
-                let first = inflight.min(run.count);
-                for _ in 0..first {
-                    ws.write(&payload, PayloadType::Binary).await?;
-                }
-                ws.flush().await?;
-                let (mut sent, mut got) = (first, 0);
-                while got < run.count {
-                    if is_data(&ws.read(&mut buf).await?) {
-                        got += 1;
-                        if sent < run.count {
-                            ws.write(&payload, PayloadType::Binary).await?;
-                            ws.flush().await?;
-                            sent += 1;
-                        }
-                    }
-                    buf.clear();
-                }
-            }
-            Scenario::Idle => unreachable!(),
-        }
-        let _ = ws
-            .close(ratchet_rs::CloseReason::new(
-                ratchet_rs::CloseCode::Normal,
-                None,
-            ))
-            .await;
         Ok(0)
     }
 }

@@ -2,7 +2,8 @@
 //! bench-server, interleaved and repeated, and writes the medians to
 //! `docs/bench.md` and a chart to `docs/bench.svg`.
 //!
-//!     cargo build --release -p lomond-bench && target/release/bench-run [--quick] [--reps N]
+//!     cargo build --release -p lomond-bench && cargo build --release -p lomond-bench-ratchet
+//!     target/release/bench-run [--quick] [--reps N]
 //!         [--libs LIB,LIB..] [--only SCENARIO[:SIZE],..]
 //!
 //! `--quick` runs smaller counts (a smoke test, not a measurement).
@@ -134,6 +135,12 @@ fn run_one(bin: &PathBuf, lib: &str, case: &Case, url: &str) -> Result<Sample> {
             ])
             .output()?
     } else {
+        // ratchet has its own binary (see the bench crate's docs).
+        let bin = if lib == "ratchet" {
+            bin.with_file_name("bench-client-ratchet")
+        } else {
+            bin.clone()
+        };
         Command::new(bin)
             .args([
                 lib,
@@ -342,8 +349,12 @@ fn report(
     );
     let _ = writeln!(
         md,
-        "Command: `cargo build --release -p lomond-bench && target/release/bench-run{}`\n",
-        if quick { " --quick" } else { "" }
+        "Command: `bash bench/run.sh{}` (builds `lomond-bench` and `lomond-bench-ratchet` \
+         in two cargo invocations, so that ratchet's C zlib stays out of the others' build; \
+         every other library compresses with zlib-rs), then `target/release/bench-run`.\n",
+        std::env::args()
+            .skip(1)
+            .fold(String::new(), |acc, a| acc + " " + &a)
     );
     let _ = writeln!(
         md,

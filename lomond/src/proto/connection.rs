@@ -199,10 +199,10 @@ impl Connection {
         self.input_arrived(now);
     }
 
-    /// The input buffer as a `BytesMut` with at least 8 KiB of spare
-    /// capacity, for a driver that reads straight into that (saving the
-    /// copy [`handle_input`](Self::handle_input) makes). The driver may
-    /// only append to it, then must call
+    /// The input buffer as a `BytesMut` with spare capacity sized to the
+    /// traffic (see [`InputBuffer`]), for a driver that reads straight into
+    /// that (saving the copy [`handle_input`](Self::handle_input) makes).
+    /// The driver may only append to it, then must call
     /// [`input_written`](Self::input_written).
     pub fn input_buffer(&mut self) -> &mut BytesMut {
         self.input.spare_capacity()
