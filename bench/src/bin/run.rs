@@ -121,7 +121,7 @@ fn messages_for(lib: &str, case: &Case) -> usize {
     }
 }
 
-fn run_one(bin: &PathBuf, lib: &str, case: &Case, url: &str) -> Result<Sample> {
+fn run_one(bin: &std::path::Path, lib: &str, case: &Case, url: &str) -> Result<Sample> {
     let out = if lib == "lomond-python" {
         let py = std::env::var("LOMOND_PY")?;
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/client.py");
@@ -139,7 +139,7 @@ fn run_one(bin: &PathBuf, lib: &str, case: &Case, url: &str) -> Result<Sample> {
         let bin = if lib == "ratchet" {
             bin.with_file_name("bench-client-ratchet")
         } else {
-            bin.clone()
+            bin.to_path_buf()
         };
         Command::new(bin)
             .args([
