@@ -54,13 +54,26 @@ impl InputBuffer {
         InputBuffer::default()
     }
 
-    /// Adapts the room to a read that brought `n` of the `offered` bytes.
+    /// Adapts the room to a read that brought `n` bytes into the room
+    /// last offered (nothing to adapt when none was).
     fn adapt(&mut self, n: usize) {
+        if self.offered == 0 {
+            return;
+        }
         if n >= self.offered {
             self.want = (self.want * 2).min(MAX_ROOM);
         } else if n < self.want / 4 {
             self.want = (self.want / 2).max(MIN_ROOM);
         }
+        self.offered = 0;
+    }
+
+    /// Whether the buffer must grow before a read: its spare capacity is
+    /// under half the wanted room, and no frame is being read into place
+    /// (that buffer must not move; its last reads may be small).
+    fn must_grow(&self) -> bool {
+        let pinned = self.pinned > self.filled;
+        !pinned && self.buf.capacity() - self.filled < self.want / 2
     }
 
     /// The received bytes not yet consumed.
@@ -87,10 +100,7 @@ impl InputBuffer {
     /// Call [`filled`](Self::filled) with the number of bytes read.
     pub fn room(&mut self) -> &mut [u8] {
         if self.buf.len() - self.filled < self.want / 2 {
-            // While a frame is read into place the buffer must not move: its
-            // last reads may be small.
-            let pinned = self.pinned > self.filled;
-            if !pinned && self.buf.capacity() - self.filled < self.want / 2 {
+            if self.must_grow() {
                 self.buf.truncate(self.filled);
                 // May move the waiting bytes to the front of a buffer the
                 // application no longer shares, instead of allocating.
@@ -113,10 +123,7 @@ impl InputBuffer {
     pub fn filled(&mut self, n: usize) {
         assert!(n <= self.buf.len() - self.filled, "filled past the room");
         self.filled += n;
-        if self.offered > 0 {
-            self.adapt(n);
-            self.offered = 0;
-        }
+        self.adapt(n);
     }
 
     /// Appends a copy of `data`.
@@ -132,8 +139,7 @@ impl InputBuffer {
     /// must be called.
     pub(crate) fn spare_capacity(&mut self) -> &mut BytesMut {
         self.buf.truncate(self.filled);
-        let pinned = self.pinned > self.filled;
-        if !pinned && self.buf.capacity() - self.filled < self.want / 2 {
+        if self.must_grow() {
             self.buf.reserve(self.want);
         }
         self.offered = self.buf.capacity() - self.filled;
@@ -144,10 +150,7 @@ impl InputBuffer {
     pub(crate) fn sync(&mut self) {
         let n = self.buf.len() - self.filled;
         self.filled = self.buf.len();
-        if self.offered > 0 {
-            self.adapt(n);
-            self.offered = 0;
-        }
+        self.adapt(n);
     }
 
     /// Makes sure `total` received bytes fit without moving: called when a
