@@ -10,6 +10,9 @@
 use bytes::Bytes;
 use std::time::Instant;
 
+/// Libraries with permessage-deflate, which run the `-z` scenarios.
+pub const DEFLATE_LIBS: &[&str] = &["lomond-blocking", "lomond-tokio", "yawc", "ratchet"];
+
 /// Errors of a benchmark run.
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

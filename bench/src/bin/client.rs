@@ -13,19 +13,19 @@
 
 use bytes::Bytes;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
-use lomond_bench::{client_main, current_rss, Result, Run, Scenario};
+use lomond_bench::{client_main, current_rss, Result, Run, Scenario, DEFLATE_LIBS};
 
 fn main() -> Result<()> {
     client_main(|lib, run| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        if run.deflate && !DEFLATE_LIBS.contains(&lib) {
+            return Err(format!("{lib} has no permessage-deflate").into());
+        }
         Ok(match lib {
             "lomond-blocking" => blocking::lomond(run)?,
             "tungstenite" => blocking::tungstenite(run)?,
-            _ if run.deflate && !matches!(lib, "lomond-blocking" | "lomond-tokio" | "yawc") => {
-                return Err(format!("{lib} has no permessage-deflate").into())
-            }
             "fastwebsockets" => runtime.block_on(fastws::run(run))?,
             "lomond-tokio" => runtime.block_on(async {
                 let open = || async {

@@ -12,6 +12,7 @@
 //! With `LOMOND_PY=path/to/python` (a Python with `lomond` installed, see
 //! `bench/run.sh`), the original Python Lomond runs too, as the baseline.
 
+use lomond_bench::DEFLATE_LIBS;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -31,9 +32,6 @@ const LIBS: &[&str] = &[
     "yawc",
     "ratchet",
 ];
-
-/// Libraries with permessage-deflate, for the `-z` scenarios.
-const DEFLATE_LIBS: &[&str] = &["lomond-blocking", "lomond-tokio", "yawc", "ratchet"];
 
 /// Libraries that can hold 10,000 idle connections on one thread.
 const ASYNC_LIBS: &[&str] = &[
