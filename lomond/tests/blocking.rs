@@ -458,3 +458,38 @@ fn compression_end_to_end() {
     }
     assert_eq!(got, [big]);
 }
+
+#[test]
+fn a_large_frame_arriving_in_pieces_is_delivered_when_its_last_piece_comes() {
+    let server = ScriptServer::start(1, common::large_frame_in_pieces).unwrap();
+    let url = server.url();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let ws = ws(&url);
+        let sender = ws.sender();
+        let mut seen = Vec::new();
+        for event in ws {
+            if let Event::Text(_) = &event {
+                sender.close(1000, "").unwrap();
+            }
+            seen.push(event);
+        }
+        tx.send(seen).unwrap();
+    });
+    let events = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the client stopped waiting for bytes that had come");
+    server.join();
+    assert_eq!(
+        names(&events)[2..],
+        ["ready", "binary", "text", "closed", "disconnected"]
+    );
+    let Event::Binary(payload) = &events[3] else {
+        unreachable!()
+    };
+    assert_eq!(payload.len(), common::LARGE);
+    assert!(payload
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == common::large_byte(i)));
+}

@@ -381,3 +381,35 @@ async fn compression_end_to_end() {
     }
     assert_eq!(got, [big]);
 }
+
+#[tokio::test]
+async fn a_large_frame_arriving_in_pieces_is_delivered_when_its_last_piece_comes() {
+    let server = ScriptServer::start(1, common::large_frame_in_pieces).unwrap();
+    let mut events = ws(&server.url()).connect_async();
+    let sender = events.sender();
+    let mut seen = Vec::new();
+    let run = async {
+        while let Some(event) = events.next().await {
+            if let Event::Text(_) = &event {
+                sender.close(1000, "").await.unwrap();
+            }
+            seen.push(event);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the client stopped waiting for bytes that had come");
+    server.join();
+    assert_eq!(
+        names(&seen)[2..],
+        ["ready", "binary", "text", "closed", "disconnected"]
+    );
+    let Event::Binary(payload) = &seen[3] else {
+        unreachable!()
+    };
+    assert_eq!(payload.len(), common::LARGE);
+    assert!(payload
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == common::large_byte(i)));
+}

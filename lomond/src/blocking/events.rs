@@ -5,8 +5,9 @@ use super::shared::Shared;
 use crate::event::Event;
 use crate::options::{Options, Target};
 use crate::proto::Connection;
+use crate::transport::lowat::{self, RecvLowat};
 use crate::transport::tcp;
-use std::io::{self, Read};
+use std::io;
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +37,8 @@ pub struct Events {
     state: State,
     /// The socket's read timeout as last set (outer `None`: never set).
     timeout_set: Option<Option<Duration>>,
+    /// The socket's receive low-water mark.
+    lowat: RecvLowat,
 }
 
 impl Events {
@@ -46,6 +49,7 @@ impl Events {
             slot,
             state: State::Start,
             timeout_set: None,
+            lowat: RecvLowat::new(),
         }
     }
 
@@ -99,11 +103,32 @@ impl Events {
         }
         // Read straight into the core's buffer, lent out so that senders can
         // use the core meanwhile.
-        let mut input = shared.core().lend_input();
-        let result = (&*stream).read(input.room());
+        // Reading into uninitialized room saves zeroing every byte received
+        // first (memset was 5-7% of a 1 KiB or 64 KiB receive).
+        let (mut input, wanted) = {
+            let mut core = shared.core();
+            let wanted = core.input_wanted();
+            (core.lend_input(), wanted)
+        };
+        let result = if self.lowat.update(stream, wanted) > 1 {
+            // A blocking read cannot wait for a mark (see `lowat`).
+            match lowat::wait_readable(stream, timeout) {
+                Ok(true) => lowat::recv_now(stream, input.uninit_room()),
+                Ok(false) => Err(io::ErrorKind::TimedOut.into()),
+                Err(e) => Err(e),
+            }
+        } else {
+            socket2::SockRef::from(stream).recv(input.uninit_room())
+        };
+        let read = *result.as_ref().unwrap_or(&0);
+        // SAFETY: recv wrote the first `read` bytes of the room it was given.
+        #[allow(unsafe_code)]
+        unsafe {
+            input.assume_filled(read)
+        };
         let now = Instant::now();
         let mut core = shared.core();
-        core.return_input(input, *result.as_ref().unwrap_or(&0), now);
+        core.return_input(input, read, now);
         match result {
             Ok(0) => core.handle_eof(now),
             Ok(_) => {}

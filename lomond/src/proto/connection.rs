@@ -215,22 +215,19 @@ impl Connection {
     }
 
     /// Lends the input buffer to a driver that reads into its
-    /// [`room`](InputBuffer::room) without holding the connection (so that
-    /// other threads can send meanwhile). Give it back with
-    /// [`return_input`](Self::return_input); until then there is nothing
-    /// to decode.
+    /// [`room`](InputBuffer::room) or [`uninit_room`](InputBuffer::uninit_room)
+    /// without holding the connection (so that other threads can send
+    /// meanwhile). Give it back with [`return_input`](Self::return_input);
+    /// until then there is nothing to decode.
     pub fn lend_input(&mut self) -> InputBuffer {
         std::mem::take(&mut self.input)
     }
 
     /// Takes back the input buffer lent by [`lend_input`](Self::lend_input),
-    /// after `read` bytes were read into the front of its
-    /// [`room`](InputBuffer::room) (0 when the read failed or timed out).
-    ///
-    /// # Panics
-    /// If `read` is more than the room there was.
-    pub fn return_input(&mut self, mut input: InputBuffer, read: usize, now: Instant) {
-        input.filled(read);
+    /// into which the driver read `read` bytes (0 when the read failed or
+    /// timed out) and recorded them with [`filled`](InputBuffer::filled) or
+    /// [`assume_filled`](InputBuffer::assume_filled).
+    pub fn return_input(&mut self, input: InputBuffer, read: usize, now: Instant) {
         if matches!(self.phase, Phase::Draining { .. } | Phase::Done) {
             // The connection stopped reading meanwhile.
             self.input = InputBuffer::new();
@@ -730,6 +727,24 @@ impl Connection {
     }
 
     // ---------------------------------------------------------------- timers
+
+    /// How many more bytes must arrive before decoding can go on: the rest
+    /// of the frame being received, or 1 when that is not known (between
+    /// frames, in the handshake). A driver may wait for this much before it
+    /// wakes (`SO_RCVLOWAT`), saving wakeups on large frames.
+    pub fn input_wanted(&self) -> usize {
+        match self.read {
+            ReadState::Payload { header, seen } if self.message.frame_is_compressed() => {
+                (header.len as usize - seen)
+                    .saturating_sub(self.input.len())
+                    .max(1)
+            }
+            ReadState::Payload { header, .. } => (header.len as usize)
+                .saturating_sub(self.input.len())
+                .max(1),
+            ReadState::Header => 1,
+        }
+    }
 
     /// The next instant at which [`handle_timeout`](Self::handle_timeout)
     /// must be called, if any.

@@ -297,3 +297,31 @@ fn client_and_server_cores_compress_both_ways() {
         }
     }
 }
+
+#[test]
+fn input_wanted_counts_a_compressed_frame_inflated_as_it_arrives() {
+    let now = Instant::now();
+    let (mut c, _) = compressed_client(DeflateConfig::default(), "permessage-deflate", now);
+    let mut server = Deflater::new(6, 15, false, 0);
+    // Incompressible bytes, so that the frame is large.
+    let mut x: u32 = 1;
+    let msg: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect();
+    let f = compressed_frame(&mut server, OpCode::Binary, true, &msg);
+    let mut payload = Vec::new();
+    let mut again = Deflater::new(6, 15, false, 0);
+    again.compress(&msg, &mut payload);
+    let h = f.len() - payload.len();
+    c.handle_input(&f[..h + 50_000], now);
+    assert!(c.poll_event().is_none());
+    c.handle_input(&f[h + 50_000..h + 60_000], now);
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.input_wanted(), payload.len() - 60_000);
+    c.handle_input(&f[h + 60_000..], now);
+    assert!(matches!(c.poll_event(), Some(Event::Binary(b)) if b[..] == msg[..]));
+    assert_eq!(c.input_wanted(), 1);
+}

@@ -4,15 +4,21 @@
 //! A driver that reads into this buffer saves the copy that
 //! [`Connection::handle_input`](super::Connection::handle_input) makes, and
 //! a large frame's payload lands where it will be handed to the
-//! application. Reading needs initialized memory in safe Rust, so the room
-//! is zeroed when it is made and then reused across reads until it is
-//! filled: each byte of buffer is zeroed once, not once per read.
+//! application. A reader that can write into uninitialized memory (a
+//! socket's `recv`, tokio's `AsyncRead`) uses the spare capacity as it is
+//! ([`InputBuffer::uninit_room`]); for a plain `Read`, which needs
+//! initialized memory in safe Rust, [`InputBuffer::room`] is zeroed when it
+//! is made and then reused across reads until it is filled: each byte of
+//! buffer is zeroed once, not once per read. That zeroing was 5-7% of the
+//! blocking client's CPU receiving 1 KiB and 64 KiB messages, which is why
+//! the blocking client reads with `recv` into uninitialized room.
 //!
 //! The room adapts to the traffic (as hyper's read buffer does): it doubles
 //! while reads fill it, up to 256 KiB, and halves while they use little of
 //! it, so a busy connection makes few syscalls and a quiet one holds little.
 
 use bytes::{Buf, BytesMut};
+use std::mem::MaybeUninit;
 
 /// The least room offered for a read.
 const MIN_ROOM: usize = 8 << 10;
@@ -146,6 +152,35 @@ impl InputBuffer {
         &mut self.buf
     }
 
+    /// Room to read into without zeroing it first: the buffer's spare
+    /// capacity (at least 4 KiB, or the rest of a frame being read into
+    /// place). Call [`assume_filled`](Self::assume_filled) with the number
+    /// of bytes the read wrote.
+    pub fn uninit_room(&mut self) -> &mut [MaybeUninit<u8>] {
+        self.spare_capacity().spare_capacity_mut()
+    }
+
+    /// `n` bytes were written to the front of
+    /// [`uninit_room`](Self::uninit_room).
+    ///
+    /// # Safety
+    /// The first `n` bytes of the room last handed out by `uninit_room` must
+    /// have been initialized since.
+    ///
+    /// # Panics
+    /// If `n` is more than the room there is.
+    #[allow(unsafe_code)]
+    pub unsafe fn assume_filled(&mut self, n: usize) {
+        assert!(
+            n <= self.buf.capacity() - self.buf.len(),
+            "filled past the room"
+        );
+        // SAFETY: `buf.len()..buf.len() + n` is within the capacity (checked
+        // above) and initialized (the caller's promise).
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+        self.sync();
+    }
+
     /// Takes in what was appended to [`spare_capacity`](Self::spare_capacity).
     pub(crate) fn sync(&mut self) {
         let n = self.buf.len() - self.filled;
@@ -207,17 +242,35 @@ impl std::fmt::Debug for InputBuffer {
 mod tests {
     use super::*;
 
-    /// Reads `chunks` through `room`/`filled`, consuming `take` bytes after
-    /// each, and checks the waiting bytes against a plain Vec model.
-    fn run(chunks: &[Vec<u8>], take: usize) {
+    /// Reads `chunks` through `room`/`filled` (or, with `uninit`, through
+    /// `uninit_room`/`assume_filled`, alternating with `room`), consuming
+    /// `take` bytes after each, and checks the waiting bytes against a
+    /// plain Vec model.
+    fn run(chunks: &[Vec<u8>], take: usize, uninit: bool) {
         let mut input = InputBuffer::new();
         let mut model: Vec<u8> = Vec::new();
-        for chunk in chunks {
-            let room = input.room();
-            assert!(room.len() >= MIN_ROOM / 2);
-            let n = chunk.len().min(room.len());
-            room[..n].copy_from_slice(&chunk[..n]);
-            input.filled(n);
+        for (i, chunk) in chunks.iter().enumerate() {
+            let n = if uninit && i % 3 != 0 {
+                let room = input.uninit_room();
+                assert!(room.len() >= MIN_ROOM / 2);
+                let n = chunk.len().min(room.len());
+                for (dst, &src) in room.iter_mut().zip(&chunk[..n]) {
+                    dst.write(src);
+                }
+                // SAFETY: the loop above initialized the first `n` bytes.
+                #[allow(unsafe_code)]
+                unsafe {
+                    input.assume_filled(n)
+                };
+                n
+            } else {
+                let room = input.room();
+                assert!(room.len() >= MIN_ROOM / 2);
+                let n = chunk.len().min(room.len());
+                room[..n].copy_from_slice(&chunk[..n]);
+                input.filled(n);
+                n
+            };
             model.extend_from_slice(&chunk[..n]);
             assert_eq!(input.data(), &model[..]);
             let t = take.min(model.len());
@@ -229,12 +282,13 @@ mod tests {
     }
 
     #[test]
-    fn room_reads_match_a_plain_buffer() {
+    fn room_and_uninit_room_reads_match_a_plain_buffer() {
         let chunks: Vec<Vec<u8>> = (0..200u32)
             .map(|i| (0..(i * 977 % 20_000)).map(|b| (b ^ i) as u8).collect())
             .collect();
         for take in [0, 1, 100, 4096, 70_000] {
-            run(&chunks, take);
+            run(&chunks, take, false);
+            run(&chunks, take, true);
         }
     }
 

@@ -826,3 +826,32 @@ fn messages_before_an_error_are_delivered_and_can_be_answered() {
     assert_eq!(out[1].0, OpCode::Close);
     assert_eq!(out.len(), 2, "no pong for the ping after the bad frame");
 }
+
+#[test]
+fn input_wanted_is_the_rest_of_the_frame_being_received() {
+    let now = Instant::now();
+    let mut c = new_client(Config::default(), now);
+    assert_eq!(c.input_wanted(), 1, "in the handshake");
+    c.handle_input(&upgrade_response(""), now);
+    assert!(matches!(c.poll_event(), Some(Event::Ready { .. })));
+    assert_eq!(c.input_wanted(), 1, "between frames");
+    let payload: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    let f = frame(OpCode::Binary, true, &payload);
+    // Part of the header: how much more is not known yet.
+    c.handle_input(&f[..3], now);
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.input_wanted(), 1);
+    // The header and 30,000 bytes of payload, in two reads.
+    let h = f.len() - payload.len();
+    c.handle_input(&f[3..h + 20_000], now);
+    assert!(c.poll_event().is_none());
+    c.handle_input(&f[h + 20_000..h + 30_000], now);
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.input_wanted(), 70_000);
+    c.handle_input(&f[h + 30_000..f.len() - 1], now);
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.input_wanted(), 1);
+    c.handle_input(&f[f.len() - 1..], now);
+    assert!(matches!(c.poll_event(), Some(Event::Binary(b)) if b[..] == payload[..]));
+    assert_eq!(c.input_wanted(), 1);
+}

@@ -6,6 +6,7 @@ use crate::error::ConnectError;
 use crate::event::Event;
 use crate::options::{Options, Target};
 use crate::proto::Connection;
+use crate::transport::lowat::RecvLowat;
 use crate::transport::tcp;
 use futures_core::Stream;
 use std::future::Future;
@@ -89,6 +90,7 @@ struct Running {
     read: OwnedReadHalf,
     sleep: Pin<Box<Sleep>>,
     sleep_at: Option<std::time::Instant>,
+    lowat: RecvLowat,
 }
 
 impl Running {
@@ -115,6 +117,7 @@ impl Running {
             }
             let read = {
                 let mut core = shared.core();
+                self.lowat.update(self.read.as_ref(), core.input_wanted());
                 let buf = core.input_buffer();
                 tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, buf)
             };
@@ -196,6 +199,7 @@ impl Stream for EventStream {
                                     tokio::time::Instant::now(),
                                 )),
                                 sleep_at: None,
+                                lowat: RecvLowat::new(),
                             }));
                             Event::Connected {
                                 url: this.url.clone(),

@@ -1,3 +1,4 @@
 //! Byte streams to the server: TCP now; TLS and proxy tunnels stack here.
 
+pub(crate) mod lowat;
 pub mod tcp;

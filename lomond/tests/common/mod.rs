@@ -18,3 +18,36 @@ pub fn ws(url: &str) -> WebSocket {
 pub fn names(events: &[Event]) -> Vec<&'static str> {
     events.iter().map(Event::name).collect()
 }
+
+/// Length of the frame [`large_frame_in_pieces`] sends.
+pub const LARGE: usize = 300 << 10;
+
+/// The payload byte at `i` of that frame.
+pub fn large_byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// A server script: a 300 KiB binary frame in four pieces with pauses
+/// between them, so the client waits mid-frame for the rest (and, on Linux,
+/// sets its receive low-water mark to it); the last piece is 130 bytes.
+/// Then a text "end", and nothing more until the client's Close. A client
+/// whose wait asked for more bytes than the frame still needed would hang.
+pub fn large_frame_in_pieces(mut s: std::net::TcpStream) -> std::io::Result<()> {
+    use std::io::Write;
+    lomond_testkit::upgrade(&mut s, "")?;
+    let mut frame = vec![0x82, 127];
+    frame.extend_from_slice(&(LARGE as u64).to_be_bytes());
+    frame.extend((0..LARGE).map(large_byte));
+    let cuts = [100_010, 250_010, frame.len() - 130, frame.len()];
+    let mut from = 0;
+    for to in cuts {
+        s.write_all(&frame[from..to])?;
+        from = to;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.write_all(&[0x81, 3, b'e', b'n', b'd'])?;
+    let (op, _) = lomond_testkit::read_frame(&mut s)?;
+    assert_eq!(op, lomond::proto::frame::OpCode::Close);
+    s.write_all(&[0x88, 0x02, 0x03, 0xe8])?;
+    Ok(())
+}
