@@ -1,6 +1,6 @@
 //! [`WebSocket`]: one connection's URL and options, run by either driver.
 
-use crate::blocking::{Events, Sender, Slot};
+use crate::blocking::{Events, Sender, Shared};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::{Config, DeflateConfig};
@@ -18,7 +18,7 @@ use std::time::Duration;
 pub struct WebSocket {
     url: String,
     options: Options,
-    slot: Arc<Slot>,
+    shared: Arc<Shared>,
 }
 
 impl WebSocket {
@@ -34,14 +34,14 @@ impl WebSocket {
         Ok(WebSocket {
             url: url.to_owned(),
             options,
-            slot: Arc::default(),
+            shared: Arc::default(),
         })
     }
 
     /// A handle for sending from any thread while the blocking iterator runs.
     pub fn sender(&self) -> Sender {
         Sender {
-            slot: self.slot.clone(),
+            shared: self.shared.clone(),
         }
     }
 
@@ -57,7 +57,7 @@ impl WebSocket {
 
     /// Starts the connection: the same as iterating.
     pub fn connect(self) -> Events {
-        Events::new(self.url, self.options, self.slot)
+        Events::new(self.url, self.options, self.shared)
     }
 
     /// Starts the connection on tokio: a `Stream` of the same events.

@@ -62,6 +62,9 @@ fn a_normal_session_in_order() {
         }
     ));
     assert!(!sender.is_open());
+    assert_eq!(sender.send_text("late"), Err(SendError::Closed));
+    assert_eq!(sender.feed_text("late"), Err(SendError::Closed));
+    assert_eq!(sender.flush(), Err(SendError::Closed));
 }
 
 #[test]

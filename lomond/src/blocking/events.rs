@@ -1,6 +1,5 @@
 //! [`Events`]: the blocking driver loop, as an iterator.
 
-use super::sender::Slot;
 use super::shared::Shared;
 use crate::event::Event;
 use crate::options::{Options, Target};
@@ -8,7 +7,7 @@ use crate::proto::Connection;
 use crate::transport::lowat::{self, RecvLowat};
 use crate::transport::tcp;
 use std::io;
-use std::net::Shutdown;
+use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,8 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
 enum State {
     Start,
     Connect,
-    Run(Arc<Shared>),
+    /// Connected: the socket (its write side is shared with senders).
+    Run(Arc<TcpStream>),
     Done,
 }
 
@@ -33,7 +33,7 @@ enum State {
 pub struct Events {
     url: String,
     options: Options,
-    slot: Arc<Slot>,
+    shared: Arc<Shared>,
     state: State,
     /// The socket's read timeout as last set (outer `None`: never set).
     timeout_set: Option<Option<Duration>>,
@@ -42,18 +42,18 @@ pub struct Events {
 }
 
 impl Events {
-    pub(crate) fn new(url: String, options: Options, slot: Arc<Slot>) -> Events {
+    pub(crate) fn new(url: String, options: Options, shared: Arc<Shared>) -> Events {
         Events {
             url,
             options,
-            slot,
+            shared,
             state: State::Start,
             timeout_set: None,
             lowat: RecvLowat::new(),
         }
     }
 
-    fn connect(&self) -> Result<(Arc<Shared>, Event), Event> {
+    fn connect(&self) -> Result<(Connection, TcpStream, Event), Event> {
         let fail = |error| Event::ConnectFail { error };
         let target = Target::new(&self.url, &self.options).map_err(fail)?;
         if target.secure {
@@ -66,9 +66,9 @@ impl Events {
         let (stream, addr) =
             tcp::connect(&target.host, target.port, self.options.connect_timeout).map_err(fail)?;
         let _ = stream.set_write_timeout(self.options.write_timeout);
-        let shared = Arc::new(Shared::new(core, stream));
         Ok((
-            shared,
+            core,
+            stream,
             Event::Connected {
                 url: self.url.clone(),
                 addr,
@@ -77,7 +77,8 @@ impl Events {
     }
 
     /// Waits for input or the next deadline and feeds what happened to the core.
-    fn step(&mut self, shared: &Shared) {
+    fn step(&mut self, stream: &TcpStream) {
+        let shared = &*self.shared;
         if let Some(e) = shared.take_write_error() {
             shared.core().handle_io_error(e);
             return;
@@ -93,7 +94,6 @@ impl Events {
             Some(d) => Some((d - now).max(Duration::from_millis(1))),
             None => None,
         };
-        let stream = shared.stream();
         if self.timeout_needs_reset(timeout) {
             if let Err(e) = stream.set_read_timeout(timeout) {
                 shared.core().handle_io_error(e);
@@ -163,10 +163,10 @@ impl Events {
         }
     }
 
-    fn finish(&mut self, shared: &Shared) {
-        let _ = shared.flush(false);
-        let _ = shared.stream().shutdown(Shutdown::Both);
-        self.slot.end();
+    fn finish(&mut self, stream: &TcpStream) {
+        let _ = self.shared.flush(false);
+        let _ = stream.shutdown(Shutdown::Both);
+        self.shared.end();
         self.state = State::Done;
     }
 }
@@ -184,34 +184,35 @@ impl Iterator for Events {
                     });
                 }
                 State::Connect => match self.connect() {
-                    Ok((shared, event)) => {
+                    Ok((core, stream, event)) => {
+                        let stream = Arc::new(stream);
+                        self.shared.start(core, stream.clone());
                         // Write the upgrade request; a failure surfaces as
                         // the first step's error.
-                        let _ = shared.flush(true);
-                        self.slot.set(shared.clone());
-                        self.state = State::Run(shared);
+                        let _ = self.shared.flush(true);
+                        self.state = State::Run(stream);
                         return Some(event);
                     }
                     Err(event) => {
-                        self.slot.end();
+                        self.shared.end();
                         self.state = State::Done;
                         return Some(event);
                     }
                 },
-                State::Run(shared) => {
-                    let event = shared.core().poll_event();
+                State::Run(stream) => {
+                    let event = self.shared.core().poll_event();
                     if let Some(event) = event {
                         return Some(event);
                     }
-                    let shared = shared.clone();
+                    let stream = stream.clone();
                     // Decoding may have queued pongs or a Close: write them
                     // before blocking on the next read.
-                    let _ = shared.flush(false);
-                    if shared.core().is_done() {
-                        self.finish(&shared);
+                    let _ = self.shared.flush(false);
+                    if self.shared.core().is_done() {
+                        self.finish(&stream);
                         continue;
                     }
-                    self.step(&shared);
+                    self.step(&stream);
                 }
                 State::Done => return None,
             }
@@ -223,16 +224,17 @@ impl Drop for Events {
     /// Dropping mid-connection says goodbye with a Close (1001, going away)
     /// when the connection is open, then closes the socket.
     fn drop(&mut self) {
-        if let State::Run(shared) = &self.state {
-            let shared = shared.clone();
-            let closed = shared
+        if let State::Run(stream) = &self.state {
+            let stream = stream.clone();
+            let closed = self
+                .shared
                 .core()
                 .close(1001, "going away", Instant::now())
                 .is_ok();
             if closed {
-                let _ = shared.flush(false);
+                let _ = self.shared.flush(false);
             }
-            self.finish(&shared);
+            self.finish(&stream);
         }
     }
 }

@@ -11,4 +11,4 @@ mod shared;
 
 pub use events::Events;
 pub use sender::Sender;
-pub(crate) use sender::Slot;
+pub(crate) use shared::Shared;

@@ -8,16 +8,13 @@ use std::time::Instant;
 /// Queued bytes past which `feed_*` writes.
 const FEED_FLUSH_AT: usize = 64 << 10;
 
-/// Where blocking senders find the live connection.
-pub(crate) type Slot = crate::slot::Slot<Shared>;
-
 /// A cloneable handle for sending on a [`WebSocket`](crate::WebSocket) from
 /// any thread. Each call encodes the frame and writes it before returning,
 /// so a peer that reads slowly slows the sender down instead of growing a
 /// buffer.
 #[derive(Clone)]
 pub struct Sender {
-    pub(crate) slot: Arc<Slot>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Sender {
@@ -25,7 +22,7 @@ impl Sender {
         &self,
         op: impl FnOnce(&mut crate::proto::Connection) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
-        self.slot.get()?.send(op)
+        self.shared.send(op)
     }
 
     /// Sends a text message.
@@ -66,21 +63,20 @@ impl Sender {
 
     /// Writes everything queued.
     pub fn flush(&self) -> Result<(), SendError> {
-        self.slot.get()?.send(|_| Ok(()))
+        self.shared.send(|_| Ok(()))
     }
 
     fn feed(
         &self,
         op: impl FnOnce(&mut crate::proto::Connection) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
-        let shared = self.slot.get()?;
         let queued = {
-            let mut core = shared.core();
+            let mut core = self.shared.live()?;
             op(&mut core)?;
             core.poll_transmit().len()
         };
         if queued >= FEED_FLUSH_AT {
-            shared.send(|_| Ok(()))?;
+            self.shared.send(|_| Ok(()))?;
         }
         Ok(())
     }
@@ -103,7 +99,7 @@ impl Sender {
 
     /// Whether the WebSocket is open for sending right now.
     pub fn is_open(&self) -> bool {
-        self.slot.get().is_ok_and(|s| s.core().is_open())
+        self.shared.live().is_ok_and(|core| core.is_open())
     }
 }
 

@@ -10,7 +10,7 @@
 use super::close;
 use super::config::Config;
 use super::deflate::{DeflateParams, Deflater, Inflater};
-use super::entropy::{Entropy, SystemEntropy};
+use super::entropy::{Entropy, MaskKeys, SystemEntropy};
 use super::frame::{self, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use super::handshake::{self, Agreement, ClientRequest, Response};
 use super::input::InputBuffer;
@@ -83,6 +83,7 @@ pub struct Connection {
     role: Role,
     config: Config,
     entropy: Box<dyn Entropy>,
+    mask_keys: MaskKeys,
     phase: Phase,
     input: InputBuffer,
     output: Vec<u8>,
@@ -161,6 +162,7 @@ impl Connection {
             role,
             config,
             entropy,
+            mask_keys: MaskKeys::new(),
             phase: Phase::Handshake,
             input: InputBuffer::new(),
             output: Vec::new(),
@@ -921,11 +923,7 @@ impl Connection {
             self.output_pos = 0;
         }
         let mask = match self.role {
-            Role::Client { .. } => {
-                let mut key = [0u8; 4];
-                self.entropy.fill(&mut key);
-                Some(key)
-            }
+            Role::Client { .. } => Some(self.mask_keys.next(&mut *self.entropy)),
             Role::Server { .. } => None,
         };
         let mut header = FrameHeader::new(opcode, mask, payload.len() as u64);
