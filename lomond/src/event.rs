@@ -7,6 +7,7 @@
 //! connections by the reconnecting wrapper.
 
 use crate::error::{ConnectError, HandshakeError, ProtocolError};
+use crate::payload::Payload;
 use crate::proto::handshake::Response;
 use crate::utf8_bytes::Utf8Bytes;
 use bytes::Bytes;
@@ -59,7 +60,7 @@ pub enum Event {
     /// A complete text message.
     Text(Utf8Bytes),
     /// A complete binary message.
-    Binary(Bytes),
+    Binary(Payload),
     /// A ping from the server (answered automatically unless `auto_pong` is off).
     Ping(Bytes),
     /// A pong from the server.
@@ -140,9 +141,8 @@ impl fmt::Display for Event {
                 ..
             } => write!(f, "{name} protocol={protocol:?} extensions={extensions:?}"),
             Event::Text(t) => write!(f, "{name} {:?}", Preview(t.as_bytes(), true)),
-            Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => {
-                write!(f, "{name} {:?}", Preview(b, false))
-            }
+            Event::Binary(b) => write!(f, "{name} {:?}", Preview(b, false)),
+            Event::Ping(b) | Event::Pong(b) => write!(f, "{name} {:?}", Preview(b, false)),
             Event::Poll | Event::Unresponsive => f.write_str(name),
             Event::Closing { code, reason } | Event::Closed { code, reason } => {
                 write!(f, "{name} code={code:?} reason={reason:?}")

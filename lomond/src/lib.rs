@@ -35,6 +35,7 @@ pub mod blocking;
 pub mod error;
 pub mod event;
 pub mod options;
+mod payload;
 pub mod proto;
 mod slot;
 #[cfg(feature = "tokio")]
@@ -50,5 +51,6 @@ pub use websocket::WebSocket;
 
 pub use bytes::Bytes;
 pub use options::Options;
+pub use payload::Payload;
 pub use proto::{Config, DeflateConfig, DeflateParams};
 pub use utf8_bytes::Utf8Bytes;

@@ -1,27 +1,30 @@
-//! [`Utf8Bytes`]: text that shares its buffer with the bytes it was read into.
+//! [`Utf8Bytes`]: text that shares its buffer with the bytes it was read
+//! into, or holds them inline when short (see [`Payload`]).
 
+use crate::payload::Payload;
 use bytes::Bytes;
 use std::fmt;
 use std::ops::Deref;
 
-/// An immutable, cheaply cloned UTF-8 string backed by [`Bytes`].
+/// An immutable, cheaply cloned UTF-8 string backed by a [`Payload`].
 ///
 /// Text messages arrive as bytes and are validated as they arrive; wrapping
 /// the validated bytes avoids copying them into a `String`. It derefs to
 /// `&str`; [`Utf8Bytes::into_string`] gives an owned `String` when needed.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Utf8Bytes(Bytes);
+pub struct Utf8Bytes(Payload);
 
 impl Utf8Bytes {
     /// Wraps bytes already known to be UTF-8 (checked in debug builds).
-    pub(crate) fn from_validated(bytes: Bytes) -> Self {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok());
-        Utf8Bytes(bytes)
+    pub(crate) fn from_validated(bytes: impl Into<Payload>) -> Self {
+        let payload = bytes.into();
+        debug_assert!(std::str::from_utf8(&payload).is_ok());
+        Utf8Bytes(payload)
     }
 
     /// Text from a static string, without copying.
     pub const fn from_static(s: &'static str) -> Self {
-        Utf8Bytes(Bytes::from_static(s.as_bytes()))
+        Utf8Bytes(Payload::from_static(s.as_bytes()))
     }
 
     /// The text.
@@ -32,12 +35,17 @@ impl Utf8Bytes {
     }
 
     /// The underlying bytes.
-    pub fn as_bytes(&self) -> &Bytes {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
-    /// The underlying bytes, by value.
+    /// The underlying bytes, by value (copied when held inline).
     pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
+    }
+
+    /// The underlying bytes as a [`Payload`].
+    pub fn into_payload(self) -> Payload {
         self.0
     }
 
@@ -74,13 +82,13 @@ impl fmt::Debug for Utf8Bytes {
 
 impl From<String> for Utf8Bytes {
     fn from(s: String) -> Self {
-        Utf8Bytes(Bytes::from(s))
+        Utf8Bytes(Payload::from(s.into_bytes()))
     }
 }
 
 impl From<&str> for Utf8Bytes {
     fn from(s: &str) -> Self {
-        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+        Utf8Bytes(Payload::copy_from_slice(s.as_bytes()))
     }
 }
 
@@ -88,7 +96,7 @@ impl TryFrom<Bytes> for Utf8Bytes {
     type Error = std::str::Utf8Error;
     fn try_from(bytes: Bytes) -> Result<Self, Self::Error> {
         std::str::from_utf8(&bytes)?;
-        Ok(Utf8Bytes(bytes))
+        Ok(Utf8Bytes(Payload::from(bytes)))
     }
 }
 

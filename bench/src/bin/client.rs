@@ -132,7 +132,7 @@ impl Msg for yawc::frame::Frame {
 
 impl Msg for lomond::tokio::Message {
     fn data(payload: Bytes) -> Self {
-        lomond::tokio::Message::Binary(payload)
+        lomond::tokio::Message::Binary(payload.into())
     }
     fn text(s: &str) -> Self {
         lomond::tokio::Message::Text(s.into())

@@ -18,6 +18,7 @@ use super::mask;
 use super::message::MessageAssembler;
 use crate::error::{ConnectError, HandshakeError, ProtocolError, SendError};
 use crate::event::{DisconnectReason, Event};
+use crate::payload::Payload;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io;
@@ -1015,8 +1016,16 @@ impl Connection {
         if text && simdutf8::basic::from_utf8(&data[head..head + len]).is_err() {
             return None;
         }
-        self.input.advance(head);
-        let payload = self.input.split_to(len).freeze();
+        // A small payload is copied into the event; a larger one shares the
+        // buffer it was read into (see `Payload`).
+        let payload = if len <= Payload::INLINE {
+            let payload = Payload::copy_from_slice(&data[head..head + len]);
+            self.input.advance(head + len);
+            payload
+        } else {
+            self.input.advance(head);
+            Payload::from(self.input.split_to(len).freeze())
+        };
         Some(if text {
             Event::Text(crate::utf8_bytes::Utf8Bytes::from_validated(payload))
         } else {

@@ -162,7 +162,7 @@ impl MessageAssembler {
                 self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
                 Ok(Some(Event::Text(Utf8Bytes::from_validated(data))))
             }
-            _ => Ok(Some(Event::Binary(data))),
+            _ => Ok(Some(Event::Binary(data.into()))),
         }
     }
 }

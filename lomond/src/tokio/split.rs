@@ -5,6 +5,7 @@
 use super::events::EventStream;
 use crate::error::{Error, SendError};
 use crate::event::Event;
+use crate::payload::Payload;
 use crate::proto::Response;
 use crate::utf8_bytes::Utf8Bytes;
 use crate::websocket::WebSocket;
@@ -30,13 +31,25 @@ pub enum Message {
     /// A text message.
     Text(Utf8Bytes),
     /// A binary message.
-    Binary(Bytes),
+    Binary(Payload),
     /// A ping (answered automatically).
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
     /// A close frame: received, or to send (starting the close handshake).
     Close(Option<CloseFrame>),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
+        Message::Text(text.into())
+    }
+
+    /// A binary message (from `Bytes`, a `Vec<u8>`, a byte slice...).
+    pub fn binary(data: impl Into<Payload>) -> Message {
+        Message::Binary(data.into())
+    }
 }
 
 /// Outgoing bytes past which `poll_ready` first writes what is queued.
