@@ -6,6 +6,7 @@ use crate::options::{Options, Target};
 use crate::proto::Connection;
 use crate::transport::lowat::{self, RecvLowat};
 use crate::transport::tcp;
+use std::collections::VecDeque;
 use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
@@ -15,6 +16,11 @@ use std::time::{Duration, Instant};
 /// socket timeout on every read would cost a syscall per read; the core's
 /// timers are seconds apart, so 10 ms of slack is invisible.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
+
+/// How many messages the iterator decodes ahead under one lock of the core.
+/// The lock and unlock were a quarter of the CPU time of receiving 16-byte
+/// messages one event per lock.
+const DECODE_AHEAD: usize = 16;
 
 enum State {
     Start,
@@ -39,6 +45,8 @@ pub struct Events {
     timeout_set: Option<Option<Duration>>,
     /// The socket's receive low-water mark.
     lowat: RecvLowat,
+    /// Messages decoded ahead (see [`Connection::poll_message`]), in order.
+    ahead: VecDeque<Event>,
 }
 
 impl Events {
@@ -50,6 +58,7 @@ impl Events {
             state: State::Start,
             timeout_set: None,
             lowat: RecvLowat::new(),
+            ahead: VecDeque::new(),
         }
     }
 
@@ -200,7 +209,22 @@ impl Iterator for Events {
                     }
                 },
                 State::Run(stream) => {
-                    let event = self.shared.core().poll_event();
+                    if let Some(event) = self.ahead.pop_front() {
+                        return Some(event);
+                    }
+                    let event = {
+                        let mut core = self.shared.core();
+                        let event = core.poll_event();
+                        if event.is_some() {
+                            while self.ahead.len() < DECODE_AHEAD {
+                                let Some(next) = core.poll_message() else {
+                                    break;
+                                };
+                                self.ahead.push_back(next);
+                            }
+                        }
+                        event
+                    };
                     if let Some(event) = event {
                         return Some(event);
                     }

@@ -967,7 +967,7 @@ impl Connection {
 
     /// The next event, in order, decoding buffered input as needed.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.poll_whole_message() {
+        if let Some(event) = self.poll_message() {
             return Some(event);
         }
         if self.events.is_empty() {
@@ -982,13 +982,20 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// The common case in one step: a whole unfragmented, uncompressed text
-    /// or binary frame, with a short header, from the server, when nothing
-    /// else is pending. Anything else, including every frame that breaks a
-    /// rule, takes the general path through [`process`](Self::process),
-    /// which decodes the same frames to the same events.
+    /// The next event if it is a message that decodes on its own: a whole
+    /// unfragmented, uncompressed text or binary frame, with a short
+    /// header, from the server, when nothing else is pending. `None` says
+    /// only that the next event (if any) is something else: ask
+    /// [`poll_event`](Self::poll_event).
+    ///
+    /// Decoding such a message changes nothing but the input consumed, so a
+    /// driver may decode several ahead of its application under one lock,
+    /// and senders still see the connection as the application does.
+    /// Anything else, including every frame that breaks a rule, takes the
+    /// general path through [`process`](Self::process), which decodes the
+    /// same frames to the same events.
     #[inline]
-    fn poll_whole_message(&mut self) -> Option<Event> {
+    pub fn poll_message(&mut self) -> Option<Event> {
         let idle = self.events.is_empty()
             && matches!(self.phase, Phase::Open)
             && matches!(self.read, ReadState::Header)

@@ -9,6 +9,7 @@ use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
 use crate::transport::tcp;
 use futures_core::Stream;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,6 +18,11 @@ use std::task::{Context, Poll};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
+
+/// How many messages the stream decodes ahead under one lock of the core
+/// (the lock per event was a sixth of the CPU time of receiving 16-byte
+/// messages).
+const DECODE_AHEAD: usize = 16;
 
 type Connecting =
     Pin<Box<dyn Future<Output = Result<(Connection, TcpStream, SocketAddr), ConnectError>> + Send>>;
@@ -87,6 +93,9 @@ async fn connect(
 
 struct Running {
     shared: Arc<Shared>,
+    /// Messages decoded ahead (see [`Connection::poll_message`]), in order;
+    /// no memory is held while the connection waits.
+    ahead: VecDeque<Event>,
     read: OwnedReadHalf,
     sleep: Pin<Box<Sleep>>,
     sleep_at: Option<std::time::Instant>,
@@ -97,7 +106,23 @@ impl Running {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
         loop {
-            if let Some(event) = shared.core().poll_event() {
+            if let Some(event) = self.ahead.pop_front() {
+                return Poll::Ready(Some(event));
+            }
+            let event = {
+                let mut core = shared.core();
+                let event = core.poll_event();
+                if event.is_some() {
+                    while self.ahead.len() < DECODE_AHEAD {
+                        let Some(next) = core.poll_message() else {
+                            break;
+                        };
+                        self.ahead.push_back(next);
+                    }
+                }
+                event
+            };
+            if let Some(event) = event {
                 return Poll::Ready(Some(event));
             }
             // Decoding may have queued pongs or a Close; senders may have
@@ -155,6 +180,9 @@ impl Running {
     /// (`flush_busy`: it held it when we tried) or ended the connection
     /// before we registered could not wake us, so look once more.
     fn park(&mut self, cx: &mut Context<'_>, flush_busy: bool) -> Poll<Option<Event>> {
+        if self.ahead.capacity() > 0 {
+            self.ahead = VecDeque::new();
+        }
         self.shared.stream_waker.register(cx.waker());
         let missed = {
             let core = self.shared.core();
@@ -194,6 +222,7 @@ impl Stream for EventStream {
                             this.slot.set(shared.clone());
                             this.state = State::Running(Box::new(Running {
                                 shared,
+                                ahead: VecDeque::new(),
                                 read,
                                 sleep: Box::pin(tokio::time::sleep_until(
                                     tokio::time::Instant::now(),
