@@ -329,6 +329,64 @@ async fn fed_messages_are_written_before_the_stream_waits() {
 }
 
 #[tokio::test]
+async fn batched_feeds_keep_their_order_with_large_and_control_messages() {
+    // Small messages wait in the sink's batch; a large one, a ping and a
+    // flush take the batch with them. The echo keeps the order fed.
+    let server = EchoServer::start().unwrap();
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    let mut fed = Vec::new();
+    for i in 0..40 {
+        fed.push(Message::Text(format!("s{i}").into()));
+        if i % 7 == 3 {
+            fed.push(Message::Binary(vec![i as u8; 5000].into()));
+        }
+        if i == 20 {
+            fed.push(Message::Ping(bytes::Bytes::from_static(b"p")));
+        }
+    }
+    for m in &fed {
+        ws.feed(m.clone()).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < fed.len() {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("echo")
+            .unwrap()
+            .unwrap();
+        // The server answers the ping with a pong.
+        got.push(match m {
+            Message::Pong(p) => Message::Ping(p),
+            other => other,
+        });
+    }
+    assert_eq!(got, fed);
+    ws.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batched_feed_that_cannot_be_sent_fails_at_the_next_sink_call() {
+    let server = EchoServer::start().unwrap();
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    ws.send(Message::Close(None)).await.unwrap();
+    // Fed after our Close: batched, so the flush reports it.
+    ws.feed(Message::text("late")).await.unwrap();
+    match ws.flush().await {
+        Err(lomond::Error::Send(SendError::Closing)) => {}
+        other => panic!("{other:?}"),
+    }
+    // Committed by the stream side: the next sink call reports it.
+    ws.feed(Message::text("later")).await.unwrap();
+    match ws.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, 1000),
+        other => panic!("{other:?}"),
+    }
+    assert!(ws.feed(Message::text("last")).await.is_err());
+    assert!(ws.next().await.is_none());
+}
+
+#[tokio::test]
 async fn connect_failures_and_rejections() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
