@@ -35,10 +35,10 @@
 pub mod blocking;
 pub mod error;
 pub mod event;
+mod lock;
 pub mod options;
 mod payload;
 pub mod proto;
-mod slot;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod transport;

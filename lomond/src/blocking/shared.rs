@@ -15,8 +15,8 @@
 //! write lock drains everything queued, and looks again after releasing it.
 
 use crate::error::SendError;
+use crate::lock::lock;
 use crate::proto::Connection;
-use crate::slot::lock;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::ops::{Deref, DerefMut};

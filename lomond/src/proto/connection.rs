@@ -991,9 +991,9 @@ impl Connection {
     /// Decoding such a message changes nothing but the input consumed, so a
     /// driver may decode several ahead of its application under one lock,
     /// and senders still see the connection as the application does.
-    /// Anything else, including every frame that breaks a rule, takes the
-    /// general path through [`process`](Self::process), which decodes the
-    /// same frames to the same events.
+    /// Anything else, including every frame that breaks a rule, is left to
+    /// the general path of `poll_event`, which decodes the same frames to
+    /// the same events.
     #[inline]
     pub fn poll_message(&mut self) -> Option<Event> {
         let idle = self.events.is_empty()

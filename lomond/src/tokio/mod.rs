@@ -25,6 +25,7 @@
 mod events;
 mod sender;
 mod shared;
+mod slot;
 mod split;
 
 pub use events::EventStream;

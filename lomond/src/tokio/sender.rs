@@ -6,7 +6,7 @@ use crate::proto::Connection;
 use std::sync::Arc;
 
 /// Where async senders find the live connection.
-pub(crate) type Slot = crate::slot::Slot<Shared>;
+pub(crate) type Slot = super::slot::Slot<Shared>;
 
 /// A cloneable, `Send` handle for sending on an
 /// [`EventStream`](super::EventStream) from any task.

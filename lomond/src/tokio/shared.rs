@@ -7,8 +7,8 @@
 //! tasks go out in few syscalls. Partly written bytes stay in the [`Writer`],
 //! so a send future dropped mid-write never leaves half a frame behind.
 
+use crate::lock::lock;
 use crate::proto::Connection;
-use crate::slot::lock;
 use futures_util::task::AtomicWaker;
 use std::future::poll_fn;
 use std::io;

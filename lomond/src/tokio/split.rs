@@ -266,8 +266,8 @@ impl Sink<Message> for WsStream {
         written
     }
 
-    /// Queues `item`. Small text and binary messages are batched (see
-    /// [`FEED_BATCH`]), so an error such as [`SendError::Closed`] may be
+    /// Queues `item`. Text and binary messages up to 1 KiB are batched, 16
+    /// at a time, so an error such as [`SendError::Closed`] may be
     /// returned by a later call: a later `start_send`, `poll_ready`,
     /// `poll_flush` or `poll_close`.
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Error> {

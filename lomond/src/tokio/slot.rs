@@ -1,13 +1,8 @@
 //! [`Slot`]: where a sender handle finds the connection it sends on.
 
 use crate::error::SendError;
-use std::sync::{Arc, Mutex, MutexGuard};
-
-/// Locks `m`, recovering the data if a thread panicked while holding it: the
-/// protocol core's state is consistent between calls, so going on is safe.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::lock::lock;
+use std::sync::{Arc, Mutex};
 
 /// Points at the current connection, if any. A sender made before the
 /// connection exists (or kept across reconnections) follows it here.
