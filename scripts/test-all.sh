@@ -17,6 +17,8 @@ else
 fi
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --all-targets -- -D warnings
+  # The blocking client alone, as users without tokio build it.
+  cargo clippy -p lomond --no-default-features -- -D warnings
 else
   echo "[test-all] clippy not installed: lint skipped" >&2
 fi
