@@ -483,16 +483,5 @@ fn a_large_frame_arriving_in_pieces_is_delivered_when_its_last_piece_comes() {
         .recv_timeout(Duration::from_secs(20))
         .expect("the client stopped waiting for bytes that had come");
     server.join();
-    assert_eq!(
-        names(&events)[2..],
-        ["ready", "binary", "text", "closed", "disconnected"]
-    );
-    let Event::Binary(payload) = &events[3] else {
-        unreachable!()
-    };
-    assert_eq!(payload.len(), common::LARGE);
-    assert!(payload
-        .iter()
-        .enumerate()
-        .all(|(i, &b)| b == common::large_byte(i)));
+    common::assert_large_frame_session(&events);
 }

@@ -212,19 +212,10 @@ impl Iterator for Events {
                     if let Some(event) = self.ahead.pop_front() {
                         return Some(event);
                     }
-                    let event = {
-                        let mut core = self.shared.core();
-                        let event = core.poll_event();
-                        if event.is_some() {
-                            while self.ahead.len() < DECODE_AHEAD {
-                                let Some(next) = core.poll_message() else {
-                                    break;
-                                };
-                                self.ahead.push_back(next);
-                            }
-                        }
-                        event
-                    };
+                    let event = self
+                        .shared
+                        .core()
+                        .poll_event_ahead(&mut self.ahead, DECODE_AHEAD);
                     if let Some(event) = event {
                         return Some(event);
                     }

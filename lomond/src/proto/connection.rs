@@ -982,6 +982,21 @@ impl Connection {
         self.events.pop_front()
     }
 
+    /// [`poll_event`](Self::poll_event), and when it gives an event, up to
+    /// `limit` messages after it decoded ahead into `ahead` with
+    /// [`poll_message`](Self::poll_message): what a driver takes under one
+    /// lock of a shared core. The caller hands out `ahead` first.
+    pub fn poll_event_ahead(&mut self, ahead: &mut VecDeque<Event>, limit: usize) -> Option<Event> {
+        let event = self.poll_event()?;
+        while ahead.len() < limit {
+            let Some(next) = self.poll_message() else {
+                break;
+            };
+            ahead.push_back(next);
+        }
+        Some(event)
+    }
+
     /// The next event if it is a message that decodes on its own: a whole
     /// unfragmented, uncompressed text or binary frame, with a short
     /// header, from the server, when nothing else is pending. `None` says

@@ -239,36 +239,42 @@ fn stream_split_at_every_byte_boundary_gives_the_same_events() {
     assert_eq!(out, expected_out);
 }
 
-/// How the drivers batch: after each event, every message that
-/// `poll_message` will decode ahead. The events, their order and what the
+/// How the drivers batch: after each event, the messages `poll_message`
+/// decodes ahead, up to a limit. The events, their order and what the
 /// client writes are those of `poll_event` alone.
 #[test]
 fn decoding_messages_ahead_changes_nothing() {
     let stream = reference_stream();
     let (expected, expected_out) = run_chunks(&stream, &[]);
     let now = Instant::now();
-    let mut c = new_client(Config::default(), now);
-    sent_frames_after_request(&mut c);
-    c.handle_input(&stream, now);
-    c.handle_eof(now);
-    let mut evs = Vec::new();
-    let mut ahead = 0;
-    while let Some(event) = c.poll_event() {
-        evs.push(event);
-        while let Some(next) = c.poll_message() {
-            assert!(
-                matches!(next, Event::Text(_) | Event::Binary(_)),
-                "{next:?}"
-            );
-            evs.push(next);
-            ahead += 1;
+    for limit in [1, 2, 16] {
+        let mut c = new_client(Config::default(), now);
+        sent_frames_after_request(&mut c);
+        c.handle_input(&stream, now);
+        c.handle_eof(now);
+        let mut evs = Vec::new();
+        let mut ahead = std::collections::VecDeque::new();
+        let mut decoded_ahead = 0;
+        while let Some(event) = c.poll_event_ahead(&mut ahead, limit) {
+            evs.push(event);
+            assert!(ahead.len() <= limit);
+            decoded_ahead += ahead.len();
+            for next in ahead.drain(..) {
+                assert!(
+                    matches!(next, Event::Text(_) | Event::Binary(_)),
+                    "{next:?}"
+                );
+                evs.push(next);
+            }
+        }
+        assert_eq!(names(&evs), names(&expected), "limit {limit}");
+        assert_eq!(sent_frames(&mut c), expected_out, "limit {limit}");
+        if limit == 16 {
+            // Four whole messages were decoded ahead; the fragmented one,
+            // the one with a 64-bit length, the ping and the close were not.
+            assert_eq!(decoded_ahead, 4);
         }
     }
-    assert_eq!(names(&evs), names(&expected));
-    assert_eq!(sent_frames(&mut c), expected_out);
-    // Four whole messages were decoded ahead; the fragmented one, the one
-    // with a 64-bit length, the ping and the close were not.
-    assert_eq!(ahead, 4);
     // Nothing is decoded ahead of a control frame or a fragment.
     let mut c = open_client(Config::default(), now);
     let mut input = frame(OpCode::Ping, true, b"x");

@@ -109,19 +109,9 @@ impl Running {
             if let Some(event) = self.ahead.pop_front() {
                 return Poll::Ready(Some(event));
             }
-            let event = {
-                let mut core = shared.core();
-                let event = core.poll_event();
-                if event.is_some() {
-                    while self.ahead.len() < DECODE_AHEAD {
-                        let Some(next) = core.poll_message() else {
-                            break;
-                        };
-                        self.ahead.push_back(next);
-                    }
-                }
-                event
-            };
+            let event = shared
+                .core()
+                .poll_event_ahead(&mut self.ahead, DECODE_AHEAD);
             if let Some(event) = event {
                 return Poll::Ready(Some(event));
             }

@@ -27,6 +27,20 @@ pub fn large_byte(i: usize) -> u8 {
     (i % 251) as u8
 }
 
+/// What a client that closed on the "end" text saw of
+/// [`large_frame_in_pieces`]: the whole frame, intact, then the close.
+pub fn assert_large_frame_session(events: &[Event]) {
+    assert_eq!(
+        names(events)[2..],
+        ["ready", "binary", "text", "closed", "disconnected"]
+    );
+    let Event::Binary(payload) = &events[3] else {
+        unreachable!()
+    };
+    assert_eq!(payload.len(), LARGE);
+    assert!(payload.iter().enumerate().all(|(i, &b)| b == large_byte(i)));
+}
+
 /// A server script: a 300 KiB binary frame in four pieces with pauses
 /// between them, so the client waits mid-frame for the rest (and, on Linux,
 /// sets its receive low-water mark to it); the last piece is 130 bytes.
