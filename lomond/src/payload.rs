@@ -114,21 +114,14 @@ impl Borrow<[u8]> for Payload {
 }
 
 impl fmt::Debug for Payload {
+    /// Exactly as [`Bytes`] prints (`b"..."` with its escapes): an inline
+    /// payload is copied into one to print, rather than its escaping
+    /// written again here.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // As `Bytes` prints: b"..." with the same escapes.
-        write!(f, "b\"")?;
-        for &b in self.as_slice() {
-            match b {
-                b'\n' => write!(f, "\\n")?,
-                b'\r' => write!(f, "\\r")?,
-                b'\t' => write!(f, "\\t")?,
-                b'\\' | b'"' => write!(f, "\\{}", b as char)?,
-                b'\0' => write!(f, "\\0")?,
-                0x20..=0x7e => write!(f, "{}", b as char)?,
-                _ => write!(f, "\\x{b:02x}")?,
-            }
+        match &self.0 {
+            Repr::Inline { .. } => fmt::Debug::fmt(&Bytes::copy_from_slice(self), f),
+            Repr::Shared(b) => fmt::Debug::fmt(b, f),
         }
-        write!(f, "\"")
     }
 }
 
@@ -264,8 +257,16 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         assert_eq!(
             format!("{:?}", Payload::from(all.clone())),
-            format!("{:?}", Bytes::from(all))
+            format!("{:?}", Bytes::from(all.clone()))
         );
+        for chunk in all.chunks(Payload::INLINE) {
+            let p = Payload::copy_from_slice(chunk);
+            assert!(matches!(p.0, Repr::Inline { .. }));
+            assert_eq!(
+                format!("{p:?}"),
+                format!("{:?}", Bytes::copy_from_slice(chunk))
+            );
+        }
         let (a, b) = (Payload::from(b"a"), Payload::from(b"b"));
         assert!(a < b);
         assert_eq!(Payload::default(), Payload::from_static(b""));
