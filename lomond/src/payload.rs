@@ -72,6 +72,19 @@ impl Payload {
         }
     }
 
+    /// The first `len` bytes of `window` (at most [`Payload::INLINE`]),
+    /// inline. The whole window is copied: a fixed-size copy is a few
+    /// aligned moves, where a copy of `len` bytes is a call to `memcpy`
+    /// whose stores the next move of the event cannot forward from. The
+    /// bytes past `len` are kept but never shown.
+    pub(crate) fn inline_prefix(window: &[u8; Payload::INLINE], len: usize) -> Payload {
+        assert!(len <= Payload::INLINE);
+        Payload(Repr::Inline(Inline {
+            len: len as u8,
+            data: *window,
+        }))
+    }
+
     /// A static byte string, without copying.
     pub const fn from_static(data: &'static [u8]) -> Payload {
         Payload(Repr::Shared(Bytes::from_static(data)))
@@ -288,6 +301,26 @@ mod tests {
             h.finish()
         };
         assert_eq!(hash(&inline), hash(&shared));
+    }
+
+    #[test]
+    fn an_inline_prefix_is_only_its_prefix() {
+        let window: [u8; Payload::INLINE] = std::array::from_fn(|i| b'a' + i as u8);
+        for n in 0..=Payload::INLINE {
+            let p = Payload::inline_prefix(&window, n);
+            let q = Payload::copy_from_slice(&window[..n]);
+            assert_eq!(&*p, &window[..n]);
+            assert_eq!(p, q);
+            assert_eq!(format!("{p:?}"), format!("{q:?}"));
+            assert_eq!(p.clone().into_bytes(), &window[..n]);
+            assert_eq!(Vec::from(p.clone()), &window[..n]);
+            let hash = |p: &Payload| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                p.hash(&mut h);
+                h.finish()
+            };
+            assert_eq!(hash(&p), hash(&q));
+        }
     }
 
     #[test]

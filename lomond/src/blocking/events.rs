@@ -184,6 +184,11 @@ impl Iterator for Events {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
+        // Most messages were decoded ahead: a path of their own, so each is
+        // moved once, from the queue to the caller.
+        if let Some(event) = self.ahead.pop_front() {
+            return Some(event);
+        }
         loop {
             match &self.state {
                 State::Start => {
@@ -209,9 +214,8 @@ impl Iterator for Events {
                     }
                 },
                 State::Run(stream) => {
-                    if let Some(event) = self.ahead.pop_front() {
-                        return Some(event);
-                    }
+                    // `ahead` is empty here: it is filled only with an
+                    // event that is returned at once, and emptied above.
                     let event = self
                         .shared
                         .core()

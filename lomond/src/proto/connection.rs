@@ -989,7 +989,7 @@ impl Connection {
     pub fn poll_event_ahead(&mut self, ahead: &mut VecDeque<Event>, limit: usize) -> Option<Event> {
         let event = self.poll_event()?;
         while ahead.len() < limit {
-            let Some(next) = self.poll_message() else {
+            let Some(next) = self.decode_message() else {
                 break;
             };
             ahead.push_back(next);
@@ -1011,6 +1011,16 @@ impl Connection {
     /// the same events.
     #[inline]
     pub fn poll_message(&mut self) -> Option<Event> {
+        self.decode_message()
+    }
+
+    /// [`poll_message`](Self::poll_message), inlined into the driver's
+    /// loop: an event returned through memory is written in 8-byte words
+    /// and read back in 16-byte ones, which stalls store forwarding (perf
+    /// annotate; inlining cut the CPU time of receiving 16-byte messages by
+    /// 13% with tokio, 19% blocking).
+    #[inline(always)]
+    fn decode_message(&mut self) -> Option<Event> {
         let idle = self.events.is_empty()
             && matches!(self.phase, Phase::Open)
             && matches!(self.read, ReadState::Header)
@@ -1041,7 +1051,10 @@ impl Connection {
         // A small payload is copied into the event; a larger one shares the
         // buffer it was read into (see `Payload`).
         let payload = if len <= Payload::INLINE {
-            let payload = Payload::copy_from_slice(&data[head..head + len]);
+            let payload = match data.get(head..head + Payload::INLINE) {
+                Some(window) => Payload::inline_prefix(window.try_into().unwrap(), len),
+                None => Payload::copy_from_slice(&data[head..head + len]),
+            };
             self.input.advance(head + len);
             payload
         } else {

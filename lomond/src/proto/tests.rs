@@ -284,6 +284,47 @@ fn decoding_messages_ahead_changes_nothing() {
     assert_eq!(names(&events(&mut c)), ["ping:b\"x\"", "text:a"]);
 }
 
+/// Small payloads are copied with the bytes that follow them in the read
+/// buffer (a fixed-size copy); each event shows exactly its own bytes,
+/// whether more input follows it or it ends the buffer.
+#[test]
+fn small_messages_show_only_their_own_bytes() {
+    let now = Instant::now();
+    let payloads: Vec<Vec<u8>> = (0..=45u8)
+        .map(|n| (0..n).map(|i| b'a' + (n + i) % 26).collect())
+        .collect();
+    let mut input = Vec::new();
+    for (i, p) in payloads.iter().enumerate() {
+        let op = if i % 2 == 0 {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
+        input.extend(frame(op, true, p));
+    }
+    for limit in [0, 16] {
+        let mut c = open_client(Config::default(), now);
+        c.handle_input(&input, now);
+        let mut got = Vec::new();
+        let mut ahead = std::collections::VecDeque::new();
+        while let Some(event) = c.poll_event_ahead(&mut ahead, limit) {
+            got.push(event);
+            got.extend(ahead.drain(..));
+        }
+        assert_eq!(got.len(), payloads.len(), "limit {limit}");
+        for (i, (event, p)) in got.iter().zip(&payloads).enumerate() {
+            match event {
+                Event::Text(t) if i % 2 == 0 => assert_eq!(t.as_bytes(), &p[..]),
+                Event::Binary(b) if i % 2 == 1 => {
+                    assert_eq!(b, p);
+                    assert_eq!(b, &crate::Payload::copy_from_slice(p));
+                }
+                other => panic!("message {i}: {other:?}"),
+            }
+        }
+    }
+}
+
 /// Feeds `bytes` to an open client, returning events and the close code sent.
 fn fail_with(bytes: &[u8]) -> (Vec<String>, Option<u16>) {
     let now = Instant::now();

@@ -106,9 +106,8 @@ impl Running {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
         loop {
-            if let Some(event) = self.ahead.pop_front() {
-                return Poll::Ready(Some(event));
-            }
+            // `ahead` is empty here: `EventStream::poll_next` took what it
+            // held, and it is filled only with an event returned at once.
             let event = shared
                 .core()
                 .poll_event_ahead(&mut self.ahead, DECODE_AHEAD);
@@ -186,11 +185,28 @@ impl Running {
     }
 }
 
+impl EventStream {
+    /// The next message decoded ahead, if any: the path most events take,
+    /// inlined into the caller so the event is moved once, from the queue
+    /// to where the caller keeps it (each return of an event through
+    /// memory costs a store-forwarding stall).
+    #[inline(always)]
+    pub(crate) fn pop_ahead(&mut self) -> Option<Event> {
+        match &mut self.state {
+            State::Running(running) => running.ahead.pop_front(),
+            _ => None,
+        }
+    }
+}
+
 impl Stream for EventStream {
     type Item = Event;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let this = &mut *self;
+        if let Some(event) = this.pop_ahead() {
+            return Poll::Ready(Some(event));
+        }
         loop {
             match &mut this.state {
                 State::Start(options) => {

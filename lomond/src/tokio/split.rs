@@ -140,8 +140,17 @@ impl Stream for WsStream {
             return Poll::Ready(None);
         }
         // What was fed goes out before the stream waits for input.
-        if let Err(e) = this.commit_batch() {
-            this.batch_error.get_or_insert(e);
+        if !this.batch.is_empty() {
+            if let Err(e) = this.commit_batch() {
+                this.batch_error.get_or_insert(e);
+            }
+        }
+        // Most messages were decoded ahead: a separate path, so each is
+        // moved once from the queue to the caller (see `pop_ahead`).
+        if let Some(event) = this.events.pop_ahead() {
+            if let Some(item) = this.item(event) {
+                return Poll::Ready(item);
+            }
         }
         loop {
             let event = match Pin::new(&mut this.events).poll_next(cx) {
@@ -152,43 +161,54 @@ impl Stream for WsStream {
                 }
                 Poll::Pending => return Poll::Pending,
             };
-            let close = |code: Option<u16>, reason: Utf8Bytes| {
-                Message::Close(code.map(|code| CloseFrame { code, reason }))
-            };
-            let item = match event {
-                Event::Text(t) => Ok(Message::Text(t)),
-                Event::Binary(b) => Ok(Message::Binary(b)),
-                Event::Ping(b) => Ok(Message::Ping(b)),
-                Event::Pong(b) => Ok(Message::Pong(b)),
-                Event::Closing { code, reason } => {
-                    this.close_reported = true;
-                    Ok(close(code, reason))
-                }
-                Event::Closed { code, reason } if !this.close_reported => {
-                    this.close_reported = true;
-                    Ok(close(code, reason))
-                }
-                Event::ProtocolError { error } => {
-                    // The Disconnected that follows says nothing new.
-                    this.close_reported = true;
-                    this.finished = true;
-                    Err(Error::Protocol(error))
-                }
-                Event::Disconnected {
-                    graceful: false,
-                    reason,
-                } => {
-                    this.finished = true;
-                    Err(Error::Disconnected(reason))
-                }
-                Event::Disconnected { .. } => {
-                    this.finished = true;
-                    return Poll::Ready(None);
-                }
-                _ => continue,
-            };
-            return Poll::Ready(Some(item));
+            if let Some(item) = this.item(event) {
+                return Poll::Ready(item);
+            }
         }
+    }
+}
+
+impl WsStream {
+    /// What the stream yields for `event`: `Some(Some(message or error))`,
+    /// `Some(None)` at the end, `None` to skip the event.
+    #[inline(always)]
+    fn item(&mut self, event: Event) -> Option<Option<Result<Message, Error>>> {
+        let close = |code: Option<u16>, reason: Utf8Bytes| {
+            Message::Close(code.map(|code| CloseFrame { code, reason }))
+        };
+        let item = match event {
+            Event::Text(t) => Ok(Message::Text(t)),
+            Event::Binary(b) => Ok(Message::Binary(b)),
+            Event::Ping(b) => Ok(Message::Ping(b)),
+            Event::Pong(b) => Ok(Message::Pong(b)),
+            Event::Closing { code, reason } => {
+                self.close_reported = true;
+                Ok(close(code, reason))
+            }
+            Event::Closed { code, reason } if !self.close_reported => {
+                self.close_reported = true;
+                Ok(close(code, reason))
+            }
+            Event::ProtocolError { error } => {
+                // The Disconnected that follows says nothing new.
+                self.close_reported = true;
+                self.finished = true;
+                Err(Error::Protocol(error))
+            }
+            Event::Disconnected {
+                graceful: false,
+                reason,
+            } => {
+                self.finished = true;
+                Err(Error::Disconnected(reason))
+            }
+            Event::Disconnected { .. } => {
+                self.finished = true;
+                return Some(None);
+            }
+            _ => return None,
+        };
+        Some(Some(item))
     }
 }
 
