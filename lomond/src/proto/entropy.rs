@@ -70,6 +70,7 @@ impl MaskKeys {
     }
 
     /// The next key, refilling from `entropy` when all are used.
+    #[inline]
     pub(crate) fn next(&mut self, entropy: &mut dyn Entropy) -> [u8; 4] {
         if self.used == KEYS_SIZE {
             entropy.fill(&mut self.keys);
