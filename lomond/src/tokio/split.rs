@@ -210,9 +210,7 @@ impl WsStream {
         };
         Some(Some(item))
     }
-}
 
-impl WsStream {
     /// Gives the batched messages to the core, in order, under one lock.
     /// The first failure is returned, and the messages after it are
     /// dropped: none is sent out of order.
