@@ -274,6 +274,50 @@ fn sending_from_another_thread_while_receiving() {
     assert_eq!(received, 1000);
 }
 
+/// Sizes that cross the 64 KiB write threshold at many offsets, so that
+/// writes of whole TCP segments leave tails of all lengths behind.
+fn fed_size(i: usize) -> usize {
+    [1000, 70_000, 3, 20_000, 125, 65_536, 40][i % 7] + i
+}
+
+#[test]
+fn feeding_past_the_threshold_delivers_everything_in_order() {
+    // A thread feeds 2 MB in messages of mixed sizes from the Ready event
+    // and flushes once: the writes it makes on the way take whole segments
+    // and leave tails queued, which later writes must carry in order.
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url());
+    let sender = ws.sender();
+    let count = 70;
+    let mut received = 0;
+    let mut writer = None;
+    for event in ws {
+        match event {
+            Event::Ready { .. } => {
+                let s = sender.clone();
+                writer = Some(thread::spawn(move || {
+                    for i in 0..count {
+                        s.feed_binary(&vec![i as u8; fed_size(i)]).unwrap();
+                    }
+                    s.flush().unwrap();
+                }));
+            }
+            Event::Binary(b) => {
+                assert_eq!(b.len(), fed_size(received), "message {received}");
+                assert!(b.iter().all(|&x| x == received as u8));
+                received += 1;
+                if received == count {
+                    sender.close(1000, "").unwrap();
+                }
+            }
+            Event::ProtocolError { error } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    writer.unwrap().join().unwrap();
+    assert_eq!(received, count);
+}
+
 #[test]
 fn fed_replies_are_written_before_the_iterator_waits() {
     // A responder that only feeds (never flushes) still gets its replies

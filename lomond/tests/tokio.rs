@@ -297,6 +297,40 @@ async fn stream_and_sink_split_like_tokio_tungstenite() {
 }
 
 #[tokio::test]
+async fn feeding_past_the_high_water_mark_delivers_everything_in_order() {
+    // Past 64 KiB queued, `poll_ready` writes whole TCP segments and keeps
+    // the tail queued: the tails must go out in order with what follows.
+    let server = EchoServer::start().unwrap();
+    let (ws, _) = connect_async(&server.url()).await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let size = |i: usize| [1000, 70_000, 3, 20_000, 125, 65_536, 40][i % 7] + i;
+    let count = 70;
+    let writer = tokio::spawn(async move {
+        for i in 0..count {
+            sink.feed(Message::binary(vec![i as u8; size(i)]))
+                .await
+                .unwrap();
+        }
+        sink.flush().await.unwrap();
+        sink
+    });
+    for i in 0..count {
+        let next = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("fed messages were never written");
+        match next.unwrap().unwrap() {
+            Message::Binary(b) => {
+                assert_eq!(b.len(), size(i), "message {i}");
+                assert!(b.iter().all(|&x| x == i as u8));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut sink = writer.await.unwrap();
+    sink.close().await.unwrap();
+}
+
+#[tokio::test]
 async fn fed_messages_are_written_before_the_stream_waits() {
     // Feeding without flushing: polling the stream writes what is queued
     // before it waits for input, so a responder's replies go out together.

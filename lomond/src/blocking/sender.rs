@@ -50,7 +50,8 @@ impl Sender {
     /// go, and so does the event iterator before it waits for the network.
     /// So a thread that answers the events it iterates can feed its
     /// replies: they go out together once it has caught up with what has
-    /// arrived. Past 64 KiB queued, it writes (so memory stays bounded).
+    /// arrived. Past 64 KiB queued, it writes (so memory stays bounded):
+    /// whole TCP segments, keeping a short tail for the next write.
     pub fn feed_text(&self, text: &str) -> Result<(), SendError> {
         self.feed(|c| c.send_text(text))
     }
@@ -76,7 +77,9 @@ impl Sender {
             core.poll_transmit().len()
         };
         if queued >= FEED_FLUSH_AT {
-            self.shared.send(|_| Ok(()))?;
+            self.shared
+                .write_whole_segments()
+                .map_err(|e| SendError::Io(e.to_string()))?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@
 use crate::error::SendError;
 use crate::lock::lock;
 use crate::proto::Connection;
+use crate::transport::segment::segment_size;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::ops::{Deref, DerefMut};
@@ -124,7 +125,18 @@ impl Shared {
     /// once when another thread is writing: that thread will pick up what we
     /// queued, since it drains until the queue is empty and checks again
     /// after letting go of the write lock.
-    pub(crate) fn flush(&self, mut wait: bool) -> io::Result<()> {
+    pub(crate) fn flush(&self, wait: bool) -> io::Result<()> {
+        self.write_queued(wait, false)
+    }
+
+    /// Writes what the core has queued in whole TCP segments, once, and
+    /// leaves the short tail queued: for a sender that is feeding, whose
+    /// next write or flush takes the tail along (see `transport::segment`).
+    pub(crate) fn write_whole_segments(&self) -> io::Result<()> {
+        self.write_queued(true, true)
+    }
+
+    fn write_queued(&self, mut wait: bool, whole: bool) -> io::Result<()> {
         loop {
             let mut writer = if wait {
                 lock(&self.writer)
@@ -140,8 +152,10 @@ impl Shared {
                 // Not connected, or over: nothing can be written.
                 return Ok(());
             };
+            let unit = if whole { segment_size(&**stream) } else { 0 };
             loop {
                 match self.live() {
+                    Ok(mut core) if whole => core.take_transmit_whole(buf, unit),
                     Ok(mut core) => core.take_transmit(buf),
                     Err(_) => buf.clear(),
                 }
@@ -152,6 +166,11 @@ impl Shared {
                     buf.clear();
                     self.fail_write(stream, &e);
                     return Err(e);
+                }
+                if whole {
+                    // The tail waits for more; whoever queued while we
+                    // wrote writes (or feeds) for themselves.
+                    return Ok(());
                 }
             }
             drop(writer);

@@ -963,6 +963,25 @@ impl Connection {
         }
     }
 
+    /// As [`take_transmit`](Self::take_transmit), for a writer that knows
+    /// more output is coming: when more than `unit` bytes are pending, only
+    /// a multiple of `unit` is taken, and the tail stays queued for the
+    /// next write. With `unit` the connection's TCP segment size, each
+    /// write then goes out as whole segments, without a short one after
+    /// it (see `transport::segment`). All is taken when `unit` is 0. The
+    /// tail is less than half of what was pending, so memory stays bound.
+    pub fn take_transmit_whole(&mut self, buf: &mut Vec<u8>, unit: usize) {
+        let pending = self.pending_output();
+        let tail = pending.checked_rem(unit).unwrap_or(0);
+        self.take_transmit(buf);
+        if pending > unit {
+            // `take_transmit` left the output empty: the tail goes back
+            // alone, so it is the only byte copy made here.
+            self.output.extend_from_slice(&buf[pending - tail..]);
+            buf.truncate(pending - tail);
+        }
+    }
+
     // ---------------------------------------------------------------- state
 
     /// The next event, in order, decoding buffered input as needed.

@@ -811,6 +811,43 @@ fn transmit_can_be_written_in_parts_or_taken() {
     assert_eq!(buf.len(), 2 + 4 + 1);
 }
 
+#[test]
+fn whole_units_are_taken_and_the_tail_stays_in_order() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    for _ in 0..10 {
+        c.send_binary(&[7; 100]).unwrap(); // 106 bytes a frame
+    }
+    c.consume_transmit(6); // taken from a partly written output too
+    let all = c.poll_transmit().to_vec();
+    assert_eq!(all.len(), 1054);
+    let mut buf = Vec::new();
+    c.take_transmit_whole(&mut buf, 500);
+    assert_eq!(buf, &all[..1000]);
+    assert_eq!(c.poll_transmit(), &all[1000..]);
+    // What is queued next follows the tail.
+    c.send_binary(&[8; 100]).unwrap();
+    let mut sent = buf.clone();
+    c.take_transmit_whole(&mut buf, 50);
+    assert_eq!(buf.len(), 150);
+    sent.extend_from_slice(&buf);
+    c.take_transmit(&mut buf);
+    assert_eq!(buf.len(), 10);
+    sent.extend_from_slice(&buf);
+    assert_eq!(&sent[..1054], &all[..]);
+    assert_eq!(sent.len(), 1054 + 106);
+
+    // Everything, when the unit is unknown (0) or not exceeded.
+    for unit in [0, 318, 400] {
+        for _ in 0..3 {
+            c.send_binary(&[9; 100]).unwrap();
+        }
+        c.take_transmit_whole(&mut buf, unit);
+        assert_eq!(buf.len(), 318, "unit {unit}");
+        assert!(c.poll_transmit().is_empty(), "unit {unit}");
+    }
+}
+
 /// Runs a client and a server core against each other in memory.
 pub(super) fn pump(a: &mut Connection, b: &mut Connection, now: Instant) {
     for _ in 0..10 {

@@ -116,7 +116,7 @@ impl Running {
             }
             // Decoding may have queued pongs or a Close; senders may have
             // left bytes when they let go of the write half.
-            let flush_busy = match shared.poll_flush(cx) {
+            let flush_busy = match shared.poll_flush(cx, false) {
                 Poll::Ready(Err(e)) => {
                     shared.core().handle_io_error(e);
                     continue;

@@ -9,6 +9,7 @@
 
 use crate::lock::lock;
 use crate::proto::Connection;
+use crate::transport::segment::segment_size;
 use futures_util::task::AtomicWaker;
 use std::future::poll_fn;
 use std::io;
@@ -27,14 +28,27 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Writes until nothing is queued in the core or the socket is full.
+    /// With `whole`, takes from the core once, in whole TCP segments, and
+    /// leaves the short tail queued (see `transport::segment`).
     fn poll_drain(
         &mut self,
         cx: &mut Context<'_>,
         core: &Mutex<Connection>,
+        whole: bool,
     ) -> Poll<io::Result<()>> {
+        let mut took = false;
         loop {
             if self.pos == self.buf.len() {
-                lock(core).take_transmit(&mut self.buf);
+                if whole && took {
+                    return Poll::Ready(Ok(()));
+                }
+                if whole {
+                    let unit = self.half.as_ref().map_or(0, |h| segment_size(h.as_ref()));
+                    lock(core).take_transmit_whole(&mut self.buf, unit);
+                } else {
+                    lock(core).take_transmit(&mut self.buf);
+                }
+                took = true;
                 self.pos = 0;
                 if self.buf.is_empty() {
                     // Nothing in flight: keep no buffer while idle.
@@ -97,7 +111,7 @@ impl Shared {
     pub(crate) async fn flush(&self) -> io::Result<()> {
         let result = {
             let mut w = self.writer.lock().await;
-            let result = poll_fn(|cx| w.poll_drain(cx, &self.core)).await;
+            let result = poll_fn(|cx| w.poll_drain(cx, &self.core, false)).await;
             if let Err(e) = &result {
                 self.core()
                     .handle_io_error(io::Error::new(e.kind(), e.to_string()));
@@ -121,10 +135,11 @@ impl Shared {
 
     /// Writes what it can without waiting. `Ready(Ok)` also when another
     /// task holds the write half: that task drains our bytes too, and wakes
-    /// the stream and the sink when it lets go.
-    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+    /// the stream and the sink when it lets go. With `whole`, writes whole
+    /// TCP segments only, once, for a sink that is being fed more.
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>, whole: bool) -> Poll<io::Result<bool>> {
         match self.writer.try_lock() {
-            Ok(mut w) => match w.poll_drain(cx, &self.core) {
+            Ok(mut w) => match w.poll_drain(cx, &self.core, whole) {
                 Poll::Ready(Ok(())) => Poll::Ready(Ok(true)),
                 Poll::Ready(Err(e)) => {
                     w.close();

@@ -271,12 +271,14 @@ impl WsStream {
         result.map_err(Error::Send)
     }
 
-    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    /// Writes what is queued; with `whole`, only whole TCP segments (the
+    /// sink is being fed more, and the short tail waits for it).
+    fn poll_write_out(&mut self, cx: &mut Context<'_>, whole: bool) -> Poll<Result<(), Error>> {
         let Some(shared) = self.events.shared() else {
             return Poll::Ready(Err(Error::Send(SendError::Closed)));
         };
         shared.sink_waker.register(cx.waker());
-        match shared.poll_flush(cx) {
+        match shared.poll_flush(cx, whole) {
             Poll::Ready(Ok(true)) => Poll::Ready(Ok(())),
             // Another task holds the write half; it wakes us when done.
             Poll::Ready(Ok(false)) => Poll::Pending,
@@ -302,7 +304,7 @@ impl Sink<Message> for WsStream {
         if !self.over_high_water {
             return Poll::Ready(Ok(()));
         }
-        let written = self.poll_write_out(cx);
+        let written = self.poll_write_out(cx, true);
         if written.is_ready() {
             self.over_high_water = false;
         }
@@ -342,7 +344,7 @@ impl Sink<Message> for WsStream {
             return Poll::Ready(Err(e));
         }
         self.commit_batch()?;
-        self.poll_write_out(cx)
+        self.poll_write_out(cx, false)
     }
 
     /// Starts the close handshake (1000) if it has not started, and writes
@@ -356,7 +358,7 @@ impl Sink<Message> for WsStream {
             return Poll::Ready(Ok(()));
         }
         committed?;
-        self.poll_write_out(cx)
+        self.poll_write_out(cx, false)
     }
 }
 
