@@ -237,41 +237,53 @@ fn polls_while_idle() {
     assert_eq!(polls, 3);
 }
 
-#[test]
-fn sending_from_another_thread_while_receiving() {
+/// Runs `write` on its own thread once the connection to the echo server
+/// is ready, and returns the first `count` messages echoed (text as
+/// `Ok`, binary as `Err`), read meanwhile on this thread. The session must
+/// end gracefully.
+fn echoed_from_another_thread(
+    count: usize,
+    write: impl FnOnce(lomond::Sender) + Send + 'static,
+) -> Vec<Result<String, Vec<u8>>> {
     let server = EchoServer::start().unwrap();
     let ws = ws(&server.url());
     let sender = ws.sender();
-    let mut received = 0;
+    let mut write = Some(write);
+    let mut received = Vec::new();
     let mut writer = None;
     for event in ws {
         match event {
             Event::Ready { .. } => {
-                let s = sender.clone();
-                writer = Some(thread::spawn(move || {
-                    for i in 0..500 {
-                        s.send_text(&format!("message {i}")).unwrap();
-                        s.send_binary(&vec![i as u8; i * 100]).unwrap();
-                    }
-                }));
+                let (s, write) = (sender.clone(), write.take().unwrap());
+                writer = Some(thread::spawn(move || write(s)));
             }
-            Event::Text(t) => {
-                assert_eq!(t, format!("message {}", received / 2).as_str());
-                received += 1;
-            }
-            Event::Binary(b) => {
-                assert_eq!(b.len(), (received / 2) * 100);
-                received += 1;
-                if received == 1000 {
-                    sender.close(1000, "all back").unwrap();
-                }
-            }
+            Event::Text(t) => received.push(Ok(t.to_string())),
+            Event::Binary(b) => received.push(Err(b.to_vec())),
+            Event::ProtocolError { error } => panic!("{error}"),
             Event::Disconnected { graceful, .. } => assert!(graceful),
             _ => {}
         }
+        if received.len() == count && sender.is_open() {
+            sender.close(1000, "all back").unwrap();
+        }
     }
     writer.unwrap().join().unwrap();
-    assert_eq!(received, 1000);
+    received
+}
+
+#[test]
+fn sending_from_another_thread_while_receiving() {
+    let received = echoed_from_another_thread(1000, |s| {
+        for i in 0..500 {
+            s.send_text(&format!("message {i}")).unwrap();
+            s.send_binary(&vec![i as u8; i * 100]).unwrap();
+        }
+    });
+    assert_eq!(received.len(), 1000);
+    for (i, pair) in received.chunks(2).enumerate() {
+        assert_eq!(pair[0], Ok(format!("message {i}")));
+        assert_binary(&pair[1], i * 100, i as u8, i);
+    }
 }
 
 /// Sizes that cross the 64 KiB write threshold at many offsets, so that
@@ -282,40 +294,29 @@ fn fed_size(i: usize) -> usize {
 
 #[test]
 fn feeding_past_the_threshold_delivers_everything_in_order() {
-    // A thread feeds 2 MB in messages of mixed sizes from the Ready event
-    // and flushes once: the writes it makes on the way take whole segments
-    // and leave tails queued, which later writes must carry in order.
-    let server = EchoServer::start().unwrap();
-    let ws = ws(&server.url());
-    let sender = ws.sender();
+    // A thread feeds 2 MB in messages of mixed sizes and flushes once: the
+    // writes it makes on the way take whole segments and leave tails
+    // queued, which later writes must carry in order.
     let count = 70;
-    let mut received = 0;
-    let mut writer = None;
-    for event in ws {
-        match event {
-            Event::Ready { .. } => {
-                let s = sender.clone();
-                writer = Some(thread::spawn(move || {
-                    for i in 0..count {
-                        s.feed_binary(&vec![i as u8; fed_size(i)]).unwrap();
-                    }
-                    s.flush().unwrap();
-                }));
-            }
-            Event::Binary(b) => {
-                assert_eq!(b.len(), fed_size(received), "message {received}");
-                assert!(b.iter().all(|&x| x == received as u8));
-                received += 1;
-                if received == count {
-                    sender.close(1000, "").unwrap();
-                }
-            }
-            Event::ProtocolError { error } => panic!("{error}"),
-            _ => {}
+    let received = echoed_from_another_thread(count, move |s| {
+        for i in 0..count {
+            s.feed_binary(&vec![i as u8; fed_size(i)]).unwrap();
         }
+        s.flush().unwrap();
+    });
+    assert_eq!(received.len(), count);
+    for (i, message) in received.iter().enumerate() {
+        assert_binary(message, fed_size(i), i as u8, i);
     }
-    writer.unwrap().join().unwrap();
-    assert_eq!(received, count);
+}
+
+/// Message `i` is binary: `len` bytes, each `byte` (said briefly if not).
+fn assert_binary(message: &Result<String, Vec<u8>>, len: usize, byte: u8, i: usize) {
+    let Err(b) = message else {
+        panic!("message {i} is text");
+    };
+    assert_eq!(b.len(), len, "message {i}");
+    assert!(b.iter().all(|&x| x == byte), "message {i}");
 }
 
 #[test]
