@@ -974,7 +974,7 @@ impl Connection {
         let pending = self.pending_output();
         let tail = pending.checked_rem(unit).unwrap_or(0);
         self.take_transmit(buf);
-        if pending > unit {
+        if tail > 0 && pending > unit {
             // `take_transmit` left the output empty: the tail goes back
             // alone, so it is the only byte copy made here.
             self.output.extend_from_slice(&buf[pending - tail..]);
