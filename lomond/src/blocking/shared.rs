@@ -21,6 +21,7 @@ use crate::transport::segment::segment_size;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 /// Where the connection is in its life, as senders see it.
@@ -51,6 +52,11 @@ pub(crate) struct Shared {
     writer: Mutex<Writer>,
     /// The first write failure, for the event thread to report.
     write_error: Mutex<Option<io::Error>>,
+    /// A flush that found the write lock taken left its bytes to the
+    /// holder. A holder that drains everything looks at the queue again
+    /// after letting go; one writing whole segments (which leaves a tail)
+    /// looks here, and then writes everything.
+    flush_wanted: AtomicBool,
 }
 
 /// The locked protocol core of a live connection.
@@ -124,7 +130,8 @@ impl Shared {
     /// Writes everything the core has queued. With `wait` false, returns at
     /// once when another thread is writing: that thread will pick up what we
     /// queued, since it drains until the queue is empty and checks again
-    /// after letting go of the write lock.
+    /// after letting go of the write lock (or, writing whole segments, sees
+    /// `flush_wanted` and then drains).
     pub(crate) fn flush(&self, wait: bool) -> io::Result<()> {
         self.write_queued(wait, false)
     }
@@ -136,17 +143,26 @@ impl Shared {
         self.write_queued(true, true)
     }
 
-    fn write_queued(&self, mut wait: bool, whole: bool) -> io::Result<()> {
+    fn write_queued(&self, mut wait: bool, mut whole: bool) -> io::Result<()> {
         loop {
             let mut writer = if wait {
                 lock(&self.writer)
+            } else if let Some(writer) = self.try_writer() {
+                writer
             } else {
-                match self.writer.try_lock() {
-                    Ok(g) => g,
-                    Err(TryLockError::Poisoned(e)) => e.into_inner(),
-                    Err(TryLockError::WouldBlock) => return Ok(()),
+                // Said before the second try, so a holder that lets go
+                // between the two tries is caught by the second, and one
+                // that lets go after it sees the flag.
+                self.flush_wanted.store(true, Ordering::SeqCst);
+                match self.try_writer() {
+                    Some(writer) => writer,
+                    None => return Ok(()),
                 }
             };
+            if !whole {
+                // This drain covers whoever asked before it began.
+                self.flush_wanted.store(false, Ordering::SeqCst);
+            }
             let Writer { buf, stream } = &mut *writer;
             let Some(stream) = stream else {
                 // Not connected, or over: nothing can be written.
@@ -168,12 +184,20 @@ impl Shared {
                     return Err(e);
                 }
                 if whole {
-                    // The tail waits for more; whoever queued while we
-                    // wrote writes (or feeds) for themselves.
-                    return Ok(());
+                    break;
                 }
             }
             drop(writer);
+            if whole {
+                // The tail waits for the feeder's next write, unless a
+                // flush was left to us meanwhile: then everything goes.
+                if !self.flush_wanted.swap(false, Ordering::SeqCst) {
+                    return Ok(());
+                }
+                whole = false;
+                wait = false;
+                continue;
+            }
             if self
                 .live()
                 .map_or(true, |core| core.poll_transmit().is_empty())
@@ -184,6 +208,14 @@ impl Shared {
         }
     }
 
+    fn try_writer(&self) -> Option<MutexGuard<'_, Writer>> {
+        match self.writer.try_lock() {
+            Ok(writer) => Some(writer),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
     fn fail_write(&self, stream: &TcpStream, e: &io::Error) {
         let mut slot = lock(&self.write_error);
         if slot.is_none() {
@@ -191,5 +223,66 @@ impl Shared {
         }
         // Wake the event thread: its read ends, and it reports the error.
         let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::tests::open_client;
+    use crate::proto::Config;
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_flush_left_to_a_whole_segment_writer_is_written_by_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let shared = Arc::new(Shared::default());
+        shared.start(
+            open_client(Config::default(), Instant::now()),
+            Arc::new(client),
+        );
+        // More than the socket takes while the server does not read, so
+        // the feeder blocks in its write, holding the write lock.
+        for _ in 0..400 {
+            shared.core().send_binary(&[7; 50_000]).unwrap();
+        }
+        let mut expected = shared.core().poll_transmit().len();
+        let feeder = {
+            let shared = shared.clone();
+            std::thread::spawn(move || shared.write_whole_segments().unwrap())
+        };
+        while shared.try_writer().is_some() {
+            assert!(!feeder.is_finished(), "the socket took 20 MB unread");
+            std::thread::yield_now();
+        }
+        // The event thread queues a frame (a pong, say) and flushes before
+        // it waits for input: the lock is taken, so the feeder must write
+        // it, though it writes only whole segments for itself.
+        let pong = {
+            let mut core = shared.core();
+            let before = core.poll_transmit().len();
+            core.send_binary(b"pong").unwrap();
+            core.poll_transmit().len() - before
+        };
+        expected += pong;
+        shared.flush(false).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut got = 0;
+        let mut buf = vec![0; 1 << 16];
+        while got < expected {
+            match server.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => panic!("after {got} of {expected} bytes: {e}"),
+            }
+        }
+        assert_eq!(got, expected);
+        feeder.join().unwrap();
     }
 }

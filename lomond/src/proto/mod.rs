@@ -26,7 +26,7 @@ pub use handshake::{ClientRequest, Response};
 pub use input::InputBuffer;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod deflate_tests;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Entropy pattern: the nonce is 16 bytes of 0x01, mask keys 01 01 01 01.
 pub(super) const NONCE_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQ==";
 
-pub(super) fn request() -> ClientRequest {
+pub(crate) fn request() -> ClientRequest {
     ClientRequest {
         host: "example.com".into(),
         resource: "/ws".into(),
@@ -22,7 +22,7 @@ pub(super) fn request() -> ClientRequest {
     }
 }
 
-pub(super) fn upgrade_response(extra: &str) -> Vec<u8> {
+pub(crate) fn upgrade_response(extra: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
@@ -31,13 +31,13 @@ pub(super) fn upgrade_response(extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-pub(super) fn new_client(config: Config, now: Instant) -> Connection {
+pub(crate) fn new_client(config: Config, now: Instant) -> Connection {
     Connection::client_with_entropy(request(), config, now, Box::new(FixedEntropy::new([1])))
         .unwrap()
 }
 
 /// A client past the handshake, with its Ready event and request consumed.
-pub(super) fn open_client(config: Config, now: Instant) -> Connection {
+pub(crate) fn open_client(config: Config, now: Instant) -> Connection {
     let mut c = new_client(config, now);
     let n = c.poll_transmit().len();
     c.consume_transmit(n);
