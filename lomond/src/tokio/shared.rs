@@ -29,7 +29,11 @@ pub(crate) struct Writer {
 impl Writer {
     /// Writes until nothing is queued in the core or the socket is full.
     /// With `whole`, takes from the core once, in whole TCP segments, and
-    /// leaves the short tail queued (see `transport::segment`).
+    /// leaves the short tail queued (see `transport::segment`). Only the
+    /// sink writes so, within one poll of the object that is also the
+    /// stream, so no flush is ever left to it (unlike the blocking
+    /// driver's `flush_wanted`): the stream cannot run meanwhile, and an
+    /// `AsyncSender` waits for the write half and drains everything.
     fn poll_drain(
         &mut self,
         cx: &mut Context<'_>,
