@@ -52,7 +52,8 @@ impl Message {
     }
 }
 
-/// Outgoing bytes past which `poll_ready` first writes what is queued.
+/// Outgoing bytes past which `poll_ready` first writes what is queued (in
+/// whole TCP segments; the short tail waits for more, or for a flush).
 const SINK_HIGH_WATER: usize = 64 << 10;
 
 /// Small data messages fed to the sink reach the core this many at a time,
