@@ -171,8 +171,8 @@ impl Shared {
             let unit = if whole { segment_size(&**stream) } else { 0 };
             loop {
                 match self.live() {
-                    Ok(mut core) if whole => core.take_transmit_whole(buf, unit),
-                    Ok(mut core) => core.take_transmit(buf),
+                    // Unit 0 (not `whole`) takes everything.
+                    Ok(mut core) => core.take_transmit_whole(buf, unit),
                     Err(_) => buf.clear(),
                 }
                 if buf.is_empty() {

@@ -46,12 +46,12 @@ impl Writer {
                 if whole && took {
                     return Poll::Ready(Ok(()));
                 }
-                if whole {
-                    let unit = self.half.as_ref().map_or(0, |h| segment_size(h.as_ref()));
-                    lock(core).take_transmit_whole(&mut self.buf, unit);
-                } else {
-                    lock(core).take_transmit(&mut self.buf);
-                }
+                // Unit 0 (not `whole`) takes everything.
+                let unit = match &self.half {
+                    Some(half) if whole => segment_size(half.as_ref()),
+                    _ => 0,
+                };
+                lock(core).take_transmit_whole(&mut self.buf, unit);
                 took = true;
                 self.pos = 0;
                 if self.buf.is_empty() {
