@@ -219,6 +219,20 @@ impl From<Bytes> for Payload {
     }
 }
 
+impl From<&Bytes> for Payload {
+    /// Shares the bytes, or copies them inline when small: sending one
+    /// `Bytes` many times then costs no reference counting for small
+    /// payloads (a clone and its drop were 28% of the CPU time of sending
+    /// 16-byte messages from the tokio sink).
+    fn from(b: &Bytes) -> Payload {
+        if b.len() <= Payload::INLINE {
+            Payload::copy_from_slice(b)
+        } else {
+            Payload(Repr::Shared(b.clone()))
+        }
+    }
+}
+
 impl From<Vec<u8>> for Payload {
     fn from(v: Vec<u8>) -> Payload {
         Payload(Repr::Shared(Bytes::from(v)))
@@ -267,7 +281,15 @@ mod tests {
             assert_eq!(p.clone(), p);
             assert_eq!(p.clone().into_bytes(), &data[..n]);
             assert_eq!(Vec::from(p.clone()), &data[..n]);
-            assert_eq!(Payload::from(Bytes::copy_from_slice(&data[..n])), p);
+            let bytes = Bytes::copy_from_slice(&data[..n]);
+            assert_eq!(Payload::from(bytes.clone()), p);
+            let borrowed = Payload::from(&bytes);
+            assert_eq!(matches!(borrowed.0, Repr::Inline(_)), n <= Payload::INLINE);
+            assert_eq!(borrowed, p);
+            if n > Payload::INLINE {
+                // Shared, not copied.
+                assert_eq!(borrowed.as_ptr(), bytes.as_ptr());
+            }
         }
     }
 

@@ -82,7 +82,10 @@ fn main() -> Result<()> {
 
 /// What the generic scenarios need of a library's message type.
 trait Msg: Sized {
-    fn data(payload: Bytes) -> Self;
+    /// A data message of `payload`, made the cheapest way the library's API
+    /// allows: lomond takes it by reference (small payloads are copied
+    /// inline, larger ones shared), the others take a clone.
+    fn data(payload: &Bytes) -> Self;
     fn text(s: &str) -> Self;
     /// Payload length of a data message; None for anything else.
     fn len(&self) -> Option<usize>;
@@ -113,8 +116,8 @@ impl Lib for YawcMsg {
 }
 
 impl Msg for yawc::frame::Frame {
-    fn data(payload: Bytes) -> Self {
-        Self::binary(payload)
+    fn data(payload: &Bytes) -> Self {
+        Self::binary(payload.clone())
     }
     fn text(s: &str) -> Self {
         Self::text(s.to_owned())
@@ -131,8 +134,8 @@ impl Msg for yawc::frame::Frame {
 }
 
 impl Msg for lomond::tokio::Message {
-    fn data(payload: Bytes) -> Self {
-        lomond::tokio::Message::Binary(payload.into())
+    fn data(payload: &Bytes) -> Self {
+        lomond::tokio::Message::binary(payload)
     }
     fn text(s: &str) -> Self {
         lomond::tokio::Message::Text(s.into())
@@ -153,8 +156,8 @@ impl Msg for lomond::tokio::Message {
 }
 
 impl Msg for tokio_tungstenite::tungstenite::Message {
-    fn data(payload: Bytes) -> Self {
-        Self::Binary(payload)
+    fn data(payload: &Bytes) -> Self {
+        Self::Binary(payload.clone())
     }
     fn text(s: &str) -> Self {
         Self::Text(s.into())
@@ -175,8 +178,8 @@ impl Msg for tokio_tungstenite::tungstenite::Message {
 }
 
 impl Msg for tokio_websockets::Message {
-    fn data(payload: Bytes) -> Self {
-        tokio_websockets::Message::binary(payload)
+    fn data(payload: &Bytes) -> Self {
+        tokio_websockets::Message::binary(payload.clone())
     }
     fn text(s: &str) -> Self {
         tokio_websockets::Message::text(s.to_owned())
@@ -237,7 +240,7 @@ mod generic {
             }
             Scenario::Send => {
                 for _ in 0..run.count {
-                    ws.feed(L::M::data(payload.clone())).await?;
+                    ws.feed(L::M::data(&payload)).await?;
                 }
                 ws.send(L::M::text("done")).await?;
                 loop {
@@ -251,7 +254,7 @@ mod generic {
             Scenario::Echo(inflight) => {
                 let first = inflight.min(run.count);
                 for _ in 0..first {
-                    ws.feed(L::M::data(payload.clone())).await?;
+                    ws.feed(L::M::data(&payload)).await?;
                 }
                 ws.flush().await?;
                 let (mut sent, mut got) = (first, 0);
@@ -269,7 +272,7 @@ mod generic {
                     if m.len().is_some() {
                         got += 1;
                         if sent < run.count {
-                            ws.feed(L::M::data(payload.clone())).await?;
+                            ws.feed(L::M::data(&payload)).await?;
                             sent += 1;
                         }
                     }

@@ -362,7 +362,11 @@ fn report(
     let _ = writeln!(
         md,
         "CPU is the client's user+sys time (getrusage) per million messages; lower is better. \
-        \"vs best peer\" divides lomond's CPU by the lowest CPU among the other libraries.\n"
+        \"vs best peer\" divides lomond's CPU by the lowest CPU among the other libraries. \
+        Each library sends the one payload the cheapest way its API allows: lomond, \
+        fastwebsockets and ratchet borrow it (lomond-tokio as `Message::binary(&bytes)`, which copies \
+        payloads up to 39 bytes inline and shares larger ones), the others take a `Bytes` \
+        clone.\n"
     );
     // Chart data: per case, lomond-tokio and lomond-blocking CPU relative to the best peer.
     let mut chart: Vec<(String, f64, f64)> = Vec::new();
