@@ -211,9 +211,10 @@ impl PartialEq<Bytes> for Payload {
 }
 
 /// `data` (at most [`Payload::INLINE`] bytes) zero-padded, gathered by a
-/// few loads that may overlap and stored in fixed words: a `memcpy` of a
-/// variable length stores in pieces (masked, with AVX-512) that the loads
-/// right after it cannot forward from, which stalled each small send.
+/// few loads that may overlap and stored in fixed words. The `memcpy` of
+/// `data.len()` bytes this replaces was a call whose stores the loads right
+/// after it could not forward from: that one stall was three quarters of
+/// the conversion's samples when sending 16-byte messages (perf annotate).
 #[inline]
 fn small_copy(data: &[u8]) -> [u8; Payload::INLINE] {
     let n = data.len();
