@@ -10,8 +10,21 @@
 use bytes::Bytes;
 use std::time::Instant;
 
-/// Libraries with permessage-deflate, which run the `-z` scenarios.
-pub const DEFLATE_LIBS: &[&str] = &["lomond-blocking", "lomond-tokio", "yawc", "ratchet"];
+pub mod floor;
+
+/// Libraries with permessage-deflate, which run the `-z` scenarios (the
+/// floor is not a library, but compresses as they do).
+pub const DEFLATE_LIBS: &[&str] = &[
+    "lomond-blocking",
+    "lomond-tokio",
+    "yawc",
+    "ratchet",
+    "floor",
+];
+
+/// The reference client that is no library (see [`floor`]): reported
+/// beside the libraries, never counted as a peer.
+pub const FLOOR: &str = "floor";
 
 /// Errors of a benchmark run.
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

@@ -6,7 +6,8 @@
 //!     bench-client LIB SCENARIO SIZE COUNT URL
 //!
 //! LIB: lomond-blocking lomond-tokio tungstenite tokio-tungstenite
-//! fastwebsockets tokio-websockets yawc
+//! fastwebsockets tokio-websockets yawc, and `floor` (no library: the
+//! least any client can spend, see `lomond_bench::floor`)
 //! SCENARIO: recv send echo1 echo64 idle, and recv-z send-z (the same with
 //! permessage-deflate, on JSON-like payloads; lomond and yawc here, ratchet
 //! in `bench-client-ratchet`)
@@ -25,6 +26,7 @@ fn main() -> Result<()> {
         }
         Ok(match lib {
             "lomond-blocking" => blocking::lomond(run)?,
+            "floor" => lomond_bench::floor::run(run)?,
             "tungstenite" => blocking::tungstenite(run)?,
             "fastwebsockets" => runtime.block_on(fastws::run(run))?,
             "lomond-tokio" => runtime.block_on(async {

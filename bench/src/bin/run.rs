@@ -12,7 +12,7 @@
 //! With `LOMOND_PY=path/to/python` (a Python with `lomond` installed, see
 //! `bench/run.sh`), the original Python Lomond runs too, as the baseline.
 
-use lomond_bench::DEFLATE_LIBS;
+use lomond_bench::{DEFLATE_LIBS, FLOOR};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -31,7 +31,14 @@ const LIBS: &[&str] = &[
     "tokio-websockets",
     "yawc",
     "ratchet",
+    FLOOR,
 ];
+
+/// Whether `lib` counts as a peer: not lomond, not the Python baseline (the
+/// original Lomond), not the floor.
+fn is_peer(lib: &str) -> bool {
+    !lib.starts_with("lomond") && lib != FLOOR
+}
 
 /// Libraries that can hold 10,000 idle connections on one thread.
 const ASYNC_LIBS: &[&str] = &[
@@ -368,8 +375,22 @@ fn report(
         payloads up to 39 bytes inline and shares larger ones), the others take a `Bytes` \
         clone.\n"
     );
-    // Chart data: per case, lomond-tokio and lomond-blocking CPU relative to the best peer.
-    let mut chart: Vec<(String, f64, f64)> = Vec::new();
+    let _ = writeln!(
+        md,
+        "`floor` is no library: a client on a raw blocking socket that does only what the \
+         wire requires (see `bench/src/floor.rs`), frames built once and repeated, payloads \
+         never touched, zlib-rs at level 6 for every compressed message as lomond and yawc \
+         use it. It is not a peer. Where it sends or answers, it is what the kernel (and \
+         zlib) cost any client: \"floor\" below is its CPU over the best peer's, the least \
+         any client could reach. Receiving from the firehose it is no floor: from 1 KiB \
+         up it costs more than the libraries, with fewer wakeups, nearly all of it the kernel's copy to user space (`_copy_to_iter`, 78% \
+         in perf), which runs slower for a client that reads each segment the moment it \
+         lands. There, a client's CPU depends on when it reads as much as on what it \
+         does.\n"
+    );
+    // Chart data: per case, lomond-tokio, lomond-blocking and the floor's
+    // CPU relative to the best peer.
+    let mut chart: Vec<(String, f64, f64, f64)> = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let rows = rows(case, libs, samples, i);
         if rows.is_empty() {
@@ -402,22 +423,28 @@ fn report(
         }
         let best_peer = rows
             .iter()
-            .filter(|(l, _)| !l.starts_with("lomond"))
+            .filter(|(l, _)| is_peer(l))
             .map(|(_, r)| r.2)
             .fold(f64::INFINITY, f64::min);
         let cpu = |name: &str| rows.iter().find(|(l, _)| l == name).map(|(_, r)| r.2);
         let (t, b) = (cpu("lomond-tokio"), cpu("lomond-blocking"));
-        if let (Some(t), Some(b)) = (t, b) {
-            let _ = writeln!(
+        let floor = cpu(FLOOR).map_or(f64::NAN, |f| f / best_peer);
+        if let (Some(t), Some(b), true) = (t, b, best_peer.is_finite()) {
+            let _ = write!(
                 md,
                 "\nvs best peer: lomond-tokio {:.2}, lomond-blocking {:.2}",
                 t / best_peer,
                 b / best_peer
             );
+            if floor.is_finite() {
+                let _ = write!(md, "; floor {floor:.2}");
+            }
+            md.push('\n');
             chart.push((
                 format!("{} {}", case.scenario, case.size),
                 t / best_peer,
                 b / best_peer,
+                floor,
             ));
         }
         if case.scenario == "recv" && case.size == 1 << 20 {
@@ -425,7 +452,13 @@ fn report(
             // too) and the rate per CPU second the client spends.
             let best = |lomond: bool, field: fn(&Row) -> f64| {
                 rows.iter()
-                    .filter(|(l, _)| l.starts_with("lomond") == lomond)
+                    .filter(|(l, _)| {
+                        if lomond {
+                            l.starts_with("lomond")
+                        } else {
+                            is_peer(l)
+                        }
+                    })
                     .map(|(_, r)| field(r))
                     .fold(0.0, f64::max)
             };
@@ -449,13 +482,14 @@ fn report(
     (md, svg(&chart))
 }
 
-/// A bar chart of lomond's CPU per message relative to the best peer (1.0).
-fn svg(chart: &[(String, f64, f64)]) -> String {
-    let (w, row, left) = (720.0, 26.0, 130.0);
+/// A bar chart of lomond's CPU per message, and the floor's, relative to
+/// the best peer (1.0).
+fn svg(chart: &[(String, f64, f64, f64)]) -> String {
+    let (w, row, left) = (720.0, 36.0, 130.0);
     let h = 60.0 + row * chart.len() as f64;
     let max = chart
         .iter()
-        .flat_map(|c| [c.1, c.2])
+        .flat_map(|c| [c.1, c.2, c.3])
         .filter(|v| v.is_finite())
         .fold(1.5f64, f64::max);
     let x = |v: f64| left + (w - left - 60.0) * v / max;
@@ -469,12 +503,16 @@ fn svg(chart: &[(String, f64, f64)]) -> String {
         s,
         r#"<text x="10" y="18" font-size="14">lomond CPU per message / best peer's (lower is better; 1.0 = best peer)</text>"#
     );
-    for (i, (label, tokio, blocking)) in chart.iter().enumerate() {
+    for (i, (label, tokio, blocking, floor)) in chart.iter().enumerate() {
         let y = 34.0 + row * i as f64;
-        let _ = write!(s, r#"<text x="10" y="{}">{label}</text>"#, y + 14.0);
-        for (j, (v, color)) in [(*tokio, "#2b6cb0"), (*blocking, "#9f7aea")]
-            .iter()
-            .enumerate()
+        let _ = write!(s, r#"<text x="10" y="{}">{label}</text>"#, y + 19.0);
+        for (j, (v, color)) in [
+            (*tokio, "#2b6cb0"),
+            (*blocking, "#9f7aea"),
+            (*floor, "#a0aec0"),
+        ]
+        .iter()
+        .enumerate()
         {
             let yy = y + 2.0 + j as f64 * 11.0;
             if v.is_finite() {
@@ -494,18 +532,21 @@ fn svg(chart: &[(String, f64, f64)]) -> String {
         r#"<line x1="{one}" y1="28" x2="{one}" y2="{}" stroke="black" stroke-dasharray="4"/>"#,
         h - 10.0
     );
-    let _ = write!(
-        s,
-        r##"<rect x="{}" y="{}" width="10" height="10" fill="#2b6cb0"/><text x="{}" y="{}">lomond-tokio</text><rect x="{}" y="{}" width="10" height="10" fill="#9f7aea"/><text x="{}" y="{}">lomond-blocking</text>"##,
-        w - 250.0,
-        h - 18.0,
-        w - 236.0,
-        h - 9.0,
-        w - 140.0,
-        h - 18.0,
-        w - 126.0,
-        h - 9.0
-    );
+    let legend = [
+        ("#2b6cb0", "lomond-tokio"),
+        ("#9f7aea", "lomond-blocking"),
+        ("#a0aec0", "floor (no library)"),
+    ];
+    for (k, (color, name)) in legend.iter().enumerate() {
+        let lx = w - 390.0 + 120.0 * k as f64;
+        let _ = write!(
+            s,
+            r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}">{name}</text>"#,
+            h - 18.0,
+            lx + 14.0,
+            h - 9.0
+        );
+    }
     s.push_str("</svg>\n");
     s
 }
