@@ -929,11 +929,7 @@ impl Connection {
         };
         let mut header = FrameHeader::new(opcode, mask, payload.len() as u64);
         header.rsv1 = rsv1;
-        frame::encode_header(&mut self.output, &header);
-        match mask {
-            Some(key) => mask::extend_masked(&mut self.output, payload, key),
-            None => self.output.extend_from_slice(payload),
-        }
+        frame::encode_frame(&mut self.output, &header, payload);
     }
 
     /// Bytes waiting to be written to the network (empty when none).
