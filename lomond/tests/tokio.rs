@@ -402,22 +402,50 @@ async fn batched_feeds_keep_their_order_with_large_and_control_messages() {
 #[tokio::test]
 async fn a_batched_feed_that_cannot_be_sent_fails_at_the_next_sink_call() {
     let server = EchoServer::start().unwrap();
+    // Committed by a flush.
     let (mut ws, _) = connect_async(&server.url()).await.unwrap();
-    ws.send(Message::Close(None)).await.unwrap();
-    // Fed after our Close: batched, so the flush reports it.
+    // The first send lends the sink's outbox its mask keys.
+    ws.send(Message::text("first")).await.unwrap();
+    // Encoded while the connection is open; the Close from another task
+    // reaches the core first, so the flush reports it.
     ws.feed(Message::text("late")).await.unwrap();
+    ws.sender().close(1000, "").await.unwrap();
     match ws.flush().await {
         Err(lomond::Error::Send(SendError::Closing)) => {}
         other => panic!("{other:?}"),
     }
     // Committed by the stream side: the next sink call reports it.
-    ws.feed(Message::text("later")).await.unwrap();
-    match ws.next().await {
-        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, 1000),
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    ws.send(Message::text("first")).await.unwrap();
+    ws.feed(Message::text("late")).await.unwrap();
+    ws.sender().close(1000, "").await.unwrap();
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => assert_eq!(t, "first"),
+            Some(Ok(Message::Close(Some(frame)))) => break assert_eq!(frame.code, 1000),
+            other => panic!("{other:?}"),
+        }
+    }
+    match ws.feed(Message::text("last")).await {
+        Err(lomond::Error::Send(SendError::Closing)) => {}
         other => panic!("{other:?}"),
     }
-    assert!(ws.feed(Message::text("last")).await.is_err());
+    assert!(ws.feed(Message::text("after")).await.is_err());
     assert!(ws.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_feed_after_the_sinks_own_close_fails_at_once() {
+    let server = EchoServer::start().unwrap();
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    ws.send(Message::text("first")).await.unwrap();
+    ws.send(Message::Close(None)).await.unwrap();
+    // The outbox takes nothing once the connection refuses to send.
+    match ws.feed(Message::text("late")).await {
+        Err(lomond::Error::Send(SendError::Closing)) => {}
+        other => panic!("{other:?}"),
+    }
+    ws.flush().await.unwrap();
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use super::handshake::{self, Agreement, ClientRequest, Response};
 use super::input::InputBuffer;
 use super::mask;
 use super::message::MessageAssembler;
+use super::outbox::Outbox;
 use crate::error::{ConnectError, HandshakeError, ProtocolError, SendError};
 use crate::event::{DisconnectReason, Event};
 use crate::payload::Payload;
@@ -859,6 +860,42 @@ impl Connection {
             _ => self.queue_frame(opcode, payload),
         }
         Ok(())
+    }
+
+    /// Appends the frames waiting in `outbox` to the output, after what is
+    /// queued, and lends it mask keys for its next frames. All or none: if
+    /// the connection may not send, or the frames would pass the write
+    /// limit, they are dropped and the error says why (as
+    /// [`send_binary`](Self::send_binary) would have for the first).
+    pub fn send_outbox(&mut self, outbox: &mut Outbox) -> Result<(), SendError> {
+        let mut result = Ok(());
+        if !outbox.is_empty() {
+            result = self.check_can_send();
+            if result.is_ok() && self.write_buffer_full(outbox.bytes_len()) {
+                result = Err(SendError::WriteBufferFull {
+                    limit: self.config.max_write_buffer,
+                });
+            }
+            match result {
+                Ok(()) => {
+                    if self.output_pos == self.output.len() {
+                        self.output.clear();
+                        self.output_pos = 0;
+                    }
+                    outbox.drain_into(&mut self.output);
+                }
+                Err(_) => outbox.discard(),
+            }
+        }
+        // Only a client masks, and only an open connection takes frames.
+        let below = match (&self.role, self.check_can_send(), &self.deflater) {
+            (Role::Client { .. }, Ok(()), None) => usize::MAX,
+            (Role::Client { .. }, Ok(()), Some(deflater)) => deflater.uncompressed_below(),
+            _ => 0,
+        };
+        let entropy = &mut *self.entropy;
+        outbox.refill(|keys| entropy.fill(keys), below);
+        result
     }
 
     /// Queues a ping with up to 125 bytes of payload.

@@ -289,7 +289,17 @@ impl Deflater {
     /// compress raw deflate with an 8-bit window; a peer that demands one
     /// gets uncompressed messages, which RFC 7692 allows.
     pub(crate) fn wants(&self, len: usize) -> bool {
-        len >= self.threshold && self.window_bits > MIN_WINDOW_BITS
+        len >= self.uncompressed_below()
+    }
+
+    /// Messages shorter than this go uncompressed: those [`wants`](Self::wants)
+    /// refuses.
+    pub(crate) fn uncompressed_below(&self) -> usize {
+        if self.window_bits > MIN_WINDOW_BITS {
+            self.threshold
+        } else {
+            usize::MAX
+        }
     }
 
     /// Appends `payload`, compressed, to `out` (with the trailing

@@ -16,6 +16,7 @@ pub mod handshake;
 pub mod input;
 pub mod mask;
 pub(crate) mod message;
+pub mod outbox;
 pub mod utf8;
 
 pub use config::Config;
@@ -24,9 +25,13 @@ pub use deflate::{DeflateConfig, DeflateParams};
 pub use entropy::{Entropy, FixedEntropy, SystemEntropy};
 pub use handshake::{ClientRequest, Response};
 pub use input::InputBuffer;
+pub use outbox::Outbox;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
 #[cfg(test)]
 mod deflate_tests;
+
+#[cfg(test)]
+mod outbox_tests;

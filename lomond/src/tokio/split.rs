@@ -6,7 +6,9 @@ use super::events::EventStream;
 use crate::error::{Error, SendError};
 use crate::event::Event;
 use crate::payload::Payload;
-use crate::proto::Response;
+use crate::proto::frame::OpCode;
+use crate::proto::outbox::OUTBOX_FRAMES;
+use crate::proto::{Outbox, Response};
 use crate::utf8_bytes::Utf8Bytes;
 use crate::websocket::WebSocket;
 use bytes::Bytes;
@@ -56,13 +58,15 @@ impl Message {
 /// whole TCP segments; the short tail waits for more, or for a flush).
 const SINK_HIGH_WATER: usize = 64 << 10;
 
-/// Small data messages fed to the sink reach the core this many at a time,
-/// under one lock: the lock per message was a sixth of the CPU time of
-/// sending 16-byte messages.
-const FEED_BATCH: usize = 16;
-/// Data messages up to this size wait in the batch; anything larger, and
-/// every control message, takes the batch with it at once.
+/// Data messages up to this size are encoded as they are fed, into the
+/// stream's [`Outbox`], and reach the core 16 at a time under one lock (the
+/// lock per message was a sixth of the CPU time of sending 16-byte
+/// messages); anything larger, and every control message, takes the outbox
+/// with it at once.
 const FEED_BATCH_MESSAGE: usize = 1 << 10;
+/// An outbox buffer bigger than this is freed when the stream waits for
+/// input, as the core's buffers are: idle connections hold little.
+const OUTBOX_KEEP_IDLE: usize = 1 << 10;
 
 /// One connection as a `Stream` of messages and a `Sink` of messages.
 ///
@@ -86,23 +90,13 @@ pub struct WsStream {
     /// The last `start_send` left more than the high-water mark queued:
     /// the next `poll_ready` writes first.
     over_high_water: bool,
-    /// Fed messages not yet given to the core (see [`FEED_BATCH`]), in
-    /// order. A flush, a close, polling the stream and dropping all commit
-    /// them first.
-    batch: Vec<Batched>,
+    /// Fed messages encoded and not yet given to the core (see
+    /// [`FEED_BATCH_MESSAGE`]), in order. A flush, a close, polling the
+    /// stream and dropping all commit them first.
+    outbox: Outbox,
     /// The failure of a batch committed by the stream side, for the sink's
     /// next call.
     batch_error: Option<Error>,
-}
-
-/// A small data message waiting in the batch. Only its payload is moved,
-/// from where the caller wrote it: moving the whole `Message` read it at
-/// other offsets than it was written, and store forwarding failed on each
-/// one (perf annotate: a quarter of `start_send` sending 16-byte messages).
-#[derive(Debug)]
-enum Batched {
-    Text(Utf8Bytes),
-    Binary(Payload),
 }
 
 /// Connects to `url` with default options and completes the handshake.
@@ -121,7 +115,7 @@ pub async fn connect_async_with(ws: WebSocket) -> Result<(WsStream, Response), E
                     close_reported: false,
                     finished: false,
                     over_high_water: false,
-                    batch: Vec::new(),
+                    outbox: Outbox::new(FEED_BATCH_MESSAGE),
                     batch_error: None,
                 };
                 return Ok((stream, *response));
@@ -168,7 +162,10 @@ impl Stream for WsStream {
                     this.finished = true;
                     return Poll::Ready(None);
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    this.outbox.shrink_idle(OUTBOX_KEEP_IDLE);
+                    return Poll::Pending;
+                }
             };
             if let Some(item) = this.item(event) {
                 return Poll::Ready(item);
@@ -220,13 +217,13 @@ impl WsStream {
         Some(Some(item))
     }
 
-    /// Gives the batched messages to the core, in order, under one lock.
-    /// The first failure is returned, and the messages after it are
-    /// dropped: none is sent out of order. Inlined, so that the receive
+    /// Gives the outbox's frames to the core, in order, under one lock. If
+    /// the core cannot take them, they are all dropped and the error is
+    /// returned: none is sent out of order. Inlined, so that the receive
     /// path pays only the emptiness check.
     #[inline]
     fn commit_batch(&mut self) -> Result<(), Error> {
-        if self.batch.is_empty() {
+        if self.outbox.is_empty() {
             return Ok(());
         }
         self.commit_with(None)
@@ -236,23 +233,12 @@ impl WsStream {
     /// does not wait in the batch), under the same lock.
     fn commit_with(&mut self, last: Option<Message>) -> Result<(), Error> {
         let Some(shared) = self.events.shared() else {
-            self.batch.clear();
+            self.outbox.discard();
             return Err(Error::Send(SendError::Closed));
         };
         let mut core = shared.core();
-        let mut result = Ok(());
-        for item in &self.batch {
-            // Only the outcome's tag is read on the way: moving the whole
-            // `Result` each time stalled as the message moves did.
-            if let Err(e) = match item {
-                Batched::Text(t) => core.send_text(t),
-                Batched::Binary(b) => core.send_binary(b),
-            } {
-                result = Err(e);
-                break;
-            }
-        }
-        self.batch.clear();
+        let mut result = core.send_outbox(&mut self.outbox);
+        let last_sent = result.is_ok() && last.is_some();
         if let (Ok(()), Some(last)) = (&result, last) {
             result = match &last {
                 Message::Text(t) => core.send_text(t),
@@ -267,6 +253,11 @@ impl WsStream {
                     core.close(code, reason, now)
                 }
             };
+        }
+        if last_sent {
+            // What the outbox may take next follows from `last` (a Close
+            // ends it).
+            let _ = core.send_outbox(&mut self.outbox);
         }
         self.over_high_water = core.poll_transmit().len() >= SINK_HIGH_WATER;
         result.map_err(Error::Send)
@@ -312,29 +303,29 @@ impl Sink<Message> for WsStream {
         written
     }
 
-    /// Queues `item`. Text and binary messages up to 1 KiB are batched, 16
-    /// at a time, so an error such as [`SendError::Closed`] may be
-    /// returned by a later call: a later `start_send`, `poll_ready`,
-    /// `poll_flush` or `poll_close`.
+    /// Queues `item`. Text and binary messages up to 1 KiB (that go
+    /// uncompressed) are encoded at once and reach the connection 16 at a
+    /// time, so an error such as [`SendError::Closed`] may be returned by
+    /// a later call: a later `start_send`, `poll_ready`, `poll_flush` or
+    /// `poll_close`.
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
         let this = &mut *self;
         if let Some(e) = this.batch_error.take() {
             return Err(e);
         }
         if this.events.shared().is_none() {
-            this.batch.clear();
+            this.outbox.discard();
             return Err(Error::Send(SendError::Closed));
         }
-        match item {
-            Message::Binary(b) if b.len() <= FEED_BATCH_MESSAGE => {
-                this.batch.push(Batched::Binary(b));
-            }
-            Message::Text(t) if t.len() <= FEED_BATCH_MESSAGE => {
-                this.batch.push(Batched::Text(t));
-            }
-            other => return this.commit_with(Some(other)),
+        let taken = match &item {
+            Message::Binary(b) => this.outbox.push(OpCode::Binary, b),
+            Message::Text(t) => this.outbox.push(OpCode::Text, t.as_bytes()),
+            _ => false,
+        };
+        if !taken {
+            return this.commit_with(Some(item));
         }
-        if this.batch.len() < FEED_BATCH {
+        if this.outbox.len() < OUTBOX_FRAMES {
             return Ok(());
         }
         this.commit_batch()

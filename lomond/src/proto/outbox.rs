@@ -1,0 +1,131 @@
+//! [`Outbox`]: small data frames encoded away from the connection, handed
+//! to it in one piece.
+//!
+//! A driver whose connection sits behind a lock (the tokio sink shares it
+//! with every `AsyncSender`) would otherwise take the lock, or queue the
+//! message for a later one, for each message it is fed. An outbox encodes
+//! each frame the moment it is fed, straight from the caller's bytes, with
+//! mask keys the connection lent it; [`Connection::send_outbox`] then checks
+//! once that the connection may send and appends every frame with one copy.
+//! It only takes what the connection would send the same way: uncompressed
+//! data messages (below the compression threshold, or with no compression
+//! agreed), each one whole frame.
+//!
+//! [`Connection::send_outbox`]: super::Connection::send_outbox
+
+use super::frame::{encode_frame, FrameHeader, OpCode};
+
+/// How many frames an outbox holds: one mask key for each.
+pub const OUTBOX_FRAMES: usize = 16;
+
+/// Frames encoded ahead of the connection (see the module docs).
+pub struct Outbox {
+    /// The encoded frames, in order.
+    frames: Vec<u8>,
+    count: usize,
+    /// Mask keys lent by the connection, 4 bytes each; `keys_used` taken.
+    keys: [u8; OUTBOX_FRAMES * 4],
+    keys_used: usize,
+    /// Payloads shorter than this are taken (0: none). The connection sets
+    /// it to what it sends uncompressed, at most `max_payload + 1`.
+    below: usize,
+    /// The most a driver lets one message carry here.
+    max_payload: usize,
+}
+
+impl Outbox {
+    /// An empty outbox for payloads of up to `max_payload` bytes. It takes
+    /// nothing until the connection lends it keys
+    /// ([`Connection::send_outbox`](super::Connection::send_outbox) does).
+    pub fn new(max_payload: usize) -> Outbox {
+        Outbox {
+            frames: Vec::new(),
+            count: 0,
+            keys: [0; OUTBOX_FRAMES * 4],
+            keys_used: OUTBOX_FRAMES,
+            below: 0,
+            max_payload,
+        }
+    }
+
+    /// Encodes a whole data message as one masked frame, if the outbox can
+    /// take it: `opcode` is Text or Binary (text already valid UTF-8), the
+    /// payload is small enough to go uncompressed, and a key is left.
+    /// Returns false, taking nothing, otherwise: send the outbox and the
+    /// message through the connection instead.
+    #[inline]
+    pub fn push(&mut self, opcode: OpCode, payload: &[u8]) -> bool {
+        debug_assert!(matches!(opcode, OpCode::Text | OpCode::Binary));
+        if payload.len() >= self.below || self.keys_used == OUTBOX_FRAMES {
+            return false;
+        }
+        let k = self.keys_used * 4;
+        let key = [
+            self.keys[k],
+            self.keys[k + 1],
+            self.keys[k + 2],
+            self.keys[k + 3],
+        ];
+        self.keys_used += 1;
+        let header = FrameHeader::new(opcode, Some(key), payload.len() as u64);
+        encode_frame(&mut self.frames, &header, payload);
+        self.count += 1;
+        true
+    }
+
+    /// How many frames wait in the outbox.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// How many bytes the waiting frames take.
+    pub(crate) fn bytes_len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Whether no frame waits.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Frees the frame buffer if it is empty and holds more than `keep`
+    /// bytes (for a driver parking an idle connection).
+    pub fn shrink_idle(&mut self, keep: usize) {
+        if self.count == 0 && self.frames.capacity() > keep {
+            self.frames = Vec::new();
+        }
+    }
+
+    /// The encoded frames, for the connection to append; leaves the outbox
+    /// empty, with its buffer kept.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.frames);
+        self.discard();
+    }
+
+    /// Drops every frame waiting (the connection could not take them).
+    pub(crate) fn discard(&mut self) {
+        self.frames.clear();
+        self.count = 0;
+    }
+
+    /// Lends fresh keys and sets what the outbox may take: payloads shorter
+    /// than `uncompressed_below` (and at most `max_payload`); 0 takes none.
+    pub(crate) fn refill(&mut self, keys: impl FnOnce(&mut [u8]), uncompressed_below: usize) {
+        if self.keys_used > 0 {
+            keys(&mut self.keys);
+            self.keys_used = 0;
+        }
+        self.below = uncompressed_below.min(self.max_payload.saturating_add(1));
+    }
+}
+
+impl std::fmt::Debug for Outbox {
+    /// The frame count and size, never the mask keys waiting to be used.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("frames", &self.count)
+            .field("bytes", &self.frames.len())
+            .finish()
+    }
+}

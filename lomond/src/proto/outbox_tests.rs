@@ -1,0 +1,207 @@
+//! [`Outbox`] through the connection: frames encoded ahead reach the wire
+//! exactly as the connection's own would, in order, or not at all.
+
+use super::deflate::DeflateConfig;
+use super::entropy::FixedEntropy;
+use super::frame::OpCode;
+use super::outbox::{Outbox, OUTBOX_FRAMES};
+use super::tests::{events, names, open_client, pump, request, upgrade_response, written_frames};
+use super::{Config, Connection};
+use crate::error::SendError;
+use crate::event::Event;
+use std::time::Instant;
+
+/// An open client whose mask keys count up, so each differs (the nonce is
+/// the tests' usual sixteen 0x01 bytes).
+fn counting_client(config: Config, now: Instant) -> Connection {
+    let pattern: Vec<u8> = [1; 16].into_iter().chain(0..=255).collect();
+    let mut c = Connection::client_with_entropy(
+        request(),
+        config,
+        now,
+        Box::new(FixedEntropy::new(pattern)),
+    )
+    .unwrap();
+    let n = c.poll_transmit().len();
+    c.consume_transmit(n);
+    c.handle_input(&upgrade_response(""), now);
+    assert!(matches!(c.poll_event(), Some(Event::Ready { .. })));
+    c
+}
+
+#[test]
+fn an_outbox_takes_nothing_until_the_connection_lends_it_keys() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    assert!(!outbox.push(OpCode::Binary, b"x"));
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Binary, b"x"));
+    assert_eq!(outbox.len(), 1);
+}
+
+#[test]
+fn frames_from_the_outbox_go_out_in_order_with_the_connections_own() {
+    let now = Instant::now();
+    let mut c = counting_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    c.send_text("before").unwrap();
+    // Every length form a small frame takes, text and binary.
+    let payloads: Vec<Vec<u8>> = [0usize, 1, 7, 8, 9, 16, 63, 64, 125, 126, 1024]
+        .iter()
+        .map(|&n| (0..n).map(|i| b'a' + (i % 26) as u8).collect())
+        .collect();
+    for (i, p) in payloads.iter().enumerate() {
+        let opcode = if i % 2 == 0 {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
+        assert!(outbox.push(opcode, p), "payload of {}", p.len());
+    }
+    assert!(!outbox.push(OpCode::Binary, &[0; 1025]), "over its max");
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.is_empty());
+    c.send_binary(b"after").unwrap();
+    let frames = written_frames(&mut c);
+    assert_eq!(frames.len(), payloads.len() + 2);
+    assert_eq!(frames[0].1, b"before");
+    assert_eq!(frames.last().unwrap().1, b"after");
+    let mut keys = Vec::new();
+    for (i, ((h, got), want)) in frames[1..].iter().zip(&payloads).enumerate() {
+        let opcode = if i % 2 == 0 {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
+        assert_eq!((h.opcode, h.fin, h.rsv1, got), (opcode, true, false, want));
+        keys.push(h.mask.expect("masked"));
+    }
+    keys.dedup();
+    assert_eq!(keys.len(), payloads.len(), "a fresh key for each frame");
+}
+
+#[test]
+fn an_outbox_holds_one_batch_of_keys() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    for _ in 0..OUTBOX_FRAMES {
+        assert!(outbox.push(OpCode::Binary, b"k"));
+    }
+    assert!(!outbox.push(OpCode::Binary, b"k"), "no key left");
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Binary, b"k"), "keys lent again");
+    assert_eq!(written_frames(&mut c).len(), OUTBOX_FRAMES);
+}
+
+#[test]
+fn a_closing_connection_drops_the_outbox_and_lends_no_more() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Text, b"late"));
+    c.close(1000, "", now).unwrap();
+    assert_eq!(c.send_outbox(&mut outbox), Err(SendError::Closing));
+    assert!(outbox.is_empty());
+    assert!(!outbox.push(OpCode::Text, b"later"));
+    let frames = written_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].0.opcode, OpCode::Close);
+}
+
+#[test]
+fn the_write_limit_takes_all_of_an_outbox_or_none() {
+    let now = Instant::now();
+    let mut c = open_client(
+        Config {
+            max_write_buffer: 100,
+            ..Config::default()
+        },
+        now,
+    );
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    c.send_binary(&[0; 90]).unwrap();
+    for _ in 0..3 {
+        assert!(outbox.push(OpCode::Binary, &[1; 4]));
+    }
+    assert_eq!(
+        c.send_outbox(&mut outbox),
+        Err(SendError::WriteBufferFull { limit: 100 })
+    );
+    assert!(outbox.is_empty());
+    assert_eq!(written_frames(&mut c).len(), 1, "only the first send");
+    // Once written out, the same frames fit.
+    for _ in 0..3 {
+        assert!(outbox.push(OpCode::Binary, &[1; 4]));
+    }
+    c.send_outbox(&mut outbox).unwrap();
+    assert_eq!(written_frames(&mut c).len(), 3);
+}
+
+#[test]
+fn with_compression_only_messages_under_the_threshold_are_taken() {
+    let now = Instant::now();
+    let config = Config {
+        deflate: Some(DeflateConfig {
+            threshold: 20,
+            ..DeflateConfig::default()
+        }),
+        ..Config::default()
+    };
+    let mut c = super::tests::new_client(config, now);
+    let n = c.poll_transmit().len();
+    c.consume_transmit(n);
+    c.handle_input(
+        &upgrade_response("Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+        now,
+    );
+    assert!(matches!(c.poll_event(), Some(Event::Ready { .. })));
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Text, &[b'a'; 19]));
+    assert!(
+        !outbox.push(OpCode::Text, &[b'a'; 20]),
+        "would be compressed"
+    );
+    c.send_outbox(&mut outbox).unwrap();
+    let frames = written_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    assert!(!frames[0].0.rsv1, "sent uncompressed, as send_text would");
+}
+
+#[test]
+fn a_server_never_takes_from_an_outbox() {
+    let now = Instant::now();
+    let mut client = Connection::client(request(), Config::default(), now).unwrap();
+    let mut server = Connection::server(vec![], Config::default(), now);
+    pump(&mut client, &mut server, now);
+    assert!(matches!(server.poll_event(), Some(Event::Ready { .. })));
+    let mut outbox = Outbox::new(1024);
+    server.send_outbox(&mut outbox).unwrap();
+    assert!(!outbox.push(OpCode::Binary, b"x"), "servers do not mask");
+}
+
+#[test]
+fn a_peer_reads_what_the_outbox_sent() {
+    let now = Instant::now();
+    let mut client = Connection::client(request(), Config::default(), now).unwrap();
+    let mut server = Connection::server(vec![], Config::default(), now);
+    pump(&mut client, &mut server, now);
+    assert!(matches!(client.poll_event(), Some(Event::Ready { .. })));
+    assert!(matches!(server.poll_event(), Some(Event::Ready { .. })));
+    let mut outbox = Outbox::new(1024);
+    client.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Text, "héllo".as_bytes()));
+    assert!(outbox.push(OpCode::Binary, &[0, 1, 2]));
+    client.send_outbox(&mut outbox).unwrap();
+    pump(&mut client, &mut server, now);
+    assert_eq!(
+        names(&events(&mut server)),
+        ["text:héllo", "binary:b\"\\0\\x01\\x02\""]
+    );
+}
