@@ -109,11 +109,17 @@ impl Outbox {
         self.count = 0;
     }
 
-    /// Lends fresh keys and sets what the outbox may take: payloads shorter
-    /// than `uncompressed_below` (and at most `max_payload`); 0 takes none.
+    /// Replaces the keys used with fresh ones from `keys` (unused ones stay,
+    /// in order: a commit of one frame draws one key, as a send through the
+    /// connection would) and sets what the outbox may take: payloads
+    /// shorter than `uncompressed_below` (and at most `max_payload`); 0
+    /// takes none.
     pub(crate) fn refill(&mut self, keys: impl FnOnce(&mut [u8]), uncompressed_below: usize) {
         if self.keys_used > 0 {
-            keys(&mut self.keys);
+            let used = self.keys_used * 4;
+            self.keys.copy_within(used.., 0);
+            let kept = self.keys.len() - used;
+            keys(&mut self.keys[kept..]);
             self.keys_used = 0;
         }
         self.below = uncompressed_below.min(self.max_payload.saturating_add(1));
