@@ -5,7 +5,10 @@ use super::deflate::DeflateConfig;
 use super::entropy::FixedEntropy;
 use super::frame::OpCode;
 use super::outbox::{Outbox, OUTBOX_FRAMES};
-use super::tests::{events, names, open_client, pump, request, upgrade_response, written_frames};
+use super::tests::{
+    events, names, open_client, pump, request, upgrade_response, write_limited_client,
+    written_frames,
+};
 use super::{Config, Connection};
 use crate::error::SendError;
 use crate::event::Event;
@@ -116,13 +119,7 @@ fn a_closing_connection_drops_the_outbox_and_lends_no_more() {
 #[test]
 fn the_write_limit_takes_all_of_an_outbox_or_none() {
     let now = Instant::now();
-    let mut c = open_client(
-        Config {
-            max_write_buffer: 100,
-            ..Config::default()
-        },
-        now,
-    );
+    let mut c = write_limited_client(100, now);
     let mut outbox = Outbox::new(1024);
     c.send_outbox(&mut outbox).unwrap();
     c.send_binary(&[0; 90]).unwrap();
@@ -174,13 +171,19 @@ fn with_compression_only_messages_under_the_threshold_are_taken() {
     assert!(!frames[0].0.rsv1, "sent uncompressed, as send_text would");
 }
 
-#[test]
-fn a_server_never_takes_from_an_outbox() {
-    let now = Instant::now();
+/// A client and a server core past the handshake, their Ready events taken.
+fn talking_pair(now: Instant) -> (Connection, Connection) {
     let mut client = Connection::client(request(), Config::default(), now).unwrap();
     let mut server = Connection::server(vec![], Config::default(), now);
     pump(&mut client, &mut server, now);
+    assert!(matches!(client.poll_event(), Some(Event::Ready { .. })));
     assert!(matches!(server.poll_event(), Some(Event::Ready { .. })));
+    (client, server)
+}
+
+#[test]
+fn a_server_never_takes_from_an_outbox() {
+    let (_, mut server) = talking_pair(Instant::now());
     let mut outbox = Outbox::new(1024);
     server.send_outbox(&mut outbox).unwrap();
     assert!(!outbox.push(OpCode::Binary, b"x"), "servers do not mask");
@@ -189,11 +192,7 @@ fn a_server_never_takes_from_an_outbox() {
 #[test]
 fn a_peer_reads_what_the_outbox_sent() {
     let now = Instant::now();
-    let mut client = Connection::client(request(), Config::default(), now).unwrap();
-    let mut server = Connection::server(vec![], Config::default(), now);
-    pump(&mut client, &mut server, now);
-    assert!(matches!(client.poll_event(), Some(Event::Ready { .. })));
-    assert!(matches!(server.poll_event(), Some(Event::Ready { .. })));
+    let (mut client, mut server) = talking_pair(now);
     let mut outbox = Outbox::new(1024);
     client.send_outbox(&mut outbox).unwrap();
     assert!(outbox.push(OpCode::Text, "héllo".as_bytes()));

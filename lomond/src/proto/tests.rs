@@ -46,6 +46,15 @@ pub(crate) fn open_client(config: Config, now: Instant) -> Connection {
     c
 }
 
+/// An open client whose outgoing buffer holds at most `limit` bytes.
+pub(super) fn write_limited_client(limit: usize, now: Instant) -> Connection {
+    let config = Config {
+        max_write_buffer: limit,
+        ..Config::default()
+    };
+    open_client(config, now)
+}
+
 /// An unmasked frame, as a server sends it.
 pub(super) fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -774,13 +783,7 @@ fn client_frames_are_masked_with_the_entropy_key() {
 #[test]
 fn write_buffer_limit_refuses_sends_and_skips_pongs() {
     let now = Instant::now();
-    let mut c = open_client(
-        Config {
-            max_write_buffer: 100,
-            ..Config::default()
-        },
-        now,
-    );
+    let mut c = write_limited_client(100, now);
     c.send_binary(&[0; 200]).unwrap(); // alone, it may exceed the limit
     assert_eq!(
         c.send_binary(&[0; 1]),
