@@ -383,9 +383,9 @@ fn report(
          use it. It is not a peer. Where it sends or answers, it is what the kernel (and \
          zlib) cost any client: \"floor\" below is its CPU over the best peer's, the least \
          any client could reach. Receiving from the firehose it is no floor: from 1 KiB \
-         up it costs more than the libraries, with fewer wakeups, nearly all of it the kernel's copy to user space (`_copy_to_iter`, 78% \
-         in perf), which runs slower for a client that reads each segment the moment it \
-         lands. There, a client's CPU depends on when it reads as much as on what it \
+         up it costs more than the libraries, with fewer wakeups, nearly all of it the \
+         kernel's copy to user space (`_copy_to_iter`, 78% in perf), which runs slower \
+         for a client that reads each segment the moment it lands. There, a client's CPU depends on when it reads as much as on what it \
          does.\n"
     );
     // Chart data: per case, lomond-tokio, lomond-blocking and the floor's
