@@ -840,12 +840,7 @@ impl Connection {
         payload: &[u8],
         compress: bool,
     ) -> Result<(), SendError> {
-        self.check_can_send()?;
-        if self.write_buffer_full(payload.len()) {
-            return Err(SendError::WriteBufferFull {
-                limit: self.config.max_write_buffer,
-            });
-        }
+        self.check_can_queue(payload.len())?;
         match &mut self.deflater {
             Some(deflater) if compress && deflater.wants(payload.len()) => {
                 let mut scratch = std::mem::take(&mut self.scratch);
@@ -870,18 +865,10 @@ impl Connection {
     pub fn send_outbox(&mut self, outbox: &mut Outbox) -> Result<(), SendError> {
         let mut result = Ok(());
         if !outbox.is_empty() {
-            result = self.check_can_send();
-            if result.is_ok() && self.write_buffer_full(outbox.bytes_len()) {
-                result = Err(SendError::WriteBufferFull {
-                    limit: self.config.max_write_buffer,
-                });
-            }
+            result = self.check_can_queue(outbox.bytes_len());
             match result {
                 Ok(()) => {
-                    if self.output_pos == self.output.len() {
-                        self.output.clear();
-                        self.output_pos = 0;
-                    }
+                    self.reuse_sent_output();
                     outbox.drain_into(&mut self.output);
                 }
                 Err(_) => outbox.discard(),
@@ -940,6 +927,29 @@ impl Connection {
         }
     }
 
+    /// Whether a message of `more` bytes may be queued: the connection is
+    /// open for sending, and the write limit leaves room for it.
+    #[inline]
+    fn check_can_queue(&self, more: usize) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.write_buffer_full(more) {
+            return Err(SendError::WriteBufferFull {
+                limit: self.config.max_write_buffer,
+            });
+        }
+        Ok(())
+    }
+
+    /// Once every output byte is written, the buffer starts over from its
+    /// front instead of growing.
+    #[inline]
+    fn reuse_sent_output(&mut self) {
+        if self.output_pos == self.output.len() {
+            self.output.clear();
+            self.output_pos = 0;
+        }
+    }
+
     fn pending_output(&self) -> usize {
         self.output.len() - self.output_pos
     }
@@ -956,10 +966,7 @@ impl Connection {
     }
 
     fn queue_frame_rsv1(&mut self, opcode: OpCode, payload: &[u8], rsv1: bool) {
-        if self.output_pos == self.output.len() {
-            self.output.clear();
-            self.output_pos = 0;
-        }
+        self.reuse_sent_output();
         let mask = match self.role {
             Role::Client { .. } => Some(self.mask_keys.next(&mut *self.entropy)),
             Role::Server { .. } => None,
@@ -977,10 +984,7 @@ impl Connection {
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
     pub fn consume_transmit(&mut self, n: usize) {
         self.output_pos = (self.output_pos + n).min(self.output.len());
-        if self.output_pos == self.output.len() {
-            self.output.clear();
-            self.output_pos = 0;
-        }
+        self.reuse_sent_output();
     }
 
     /// Moves every pending output byte into `buf` (cleared first), swapping
