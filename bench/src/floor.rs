@@ -4,8 +4,8 @@
 //!
 //! It reads and writes a blocking socket with the fewest syscalls the
 //! scenario allows: reads of up to 256 KiB as data arrives (it never waits
-//! for more than is there, as a client must not), writes of at least
-//! 256 KiB in whole TCP segments while more follows, one write per burst of
+//! for more than is there, as a client must not), writes of about 256 KiB
+//! in whole TCP segments while more follows, one write per burst of
 //! echo replies. Frames to send are built once, masked with one fixed key,
 //! and repeated; received frames are walked header to header without
 //! touching their payloads. With permessage-deflate it inflates every
@@ -14,7 +14,7 @@
 //! no message and handles no control frame but the final Close: no real
 //! client can do less, so no client's CPU can be much below it.
 
-use crate::{Result, Run, Scenario};
+use crate::{RepeatedFrames, Result, Run, Scenario};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use std::cell::Cell;
 use std::io::{Read, Write};
@@ -141,26 +141,16 @@ fn push_frame(out: &mut Vec<u8>, opcode: u8, rsv1: bool, payload: &[u8], key: [u
     }
 }
 
-/// Writes `bytes`, a stream that repeats one frame from offset 0, in
-/// writes of at least [`CHUNK`] that end on a segment boundary while more
-/// follows (as lomond and the bench server write).
+/// Writes `count` copies of `one` as [`RepeatedFrames`] cuts them.
 fn write_repeated(stream: &mut TcpStream, one: &[u8], count: usize) -> Result<()> {
-    let flen = one.len();
-    let batch = CHUNK.div_ceil(flen) * flen;
-    let pattern = one.repeat(batch / flen + 1);
-    let total = count * flen;
-    let mut sent = 0;
-    while sent < total {
-        let mut n = batch.min(total - sent);
+    let mut frames = RepeatedFrames::new(one, count);
+    loop {
         let mss = socket2::SockRef::from(&*stream).tcp_mss().unwrap_or(0) as usize;
-        if n < total - sent && mss > 0 && n > mss {
-            n -= n % mss;
-        }
-        let at = sent % flen;
-        stream.write_all(&pattern[at..at + n])?;
-        sent += n;
+        let Some(bytes) = frames.next_write(mss) else {
+            return Ok(());
+        };
+        stream.write_all(bytes)?;
     }
-    Ok(())
 }
 
 /// Walks server frames (unmasked) header to header across reads.

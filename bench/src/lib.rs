@@ -26,6 +26,53 @@ pub const DEFLATE_LIBS: &[&str] = &[
 /// beside the libraries, never counted as a peer.
 pub const FLOOR: &str = "floor";
 
+/// A byte stream that repeats one frame `count` times, cut into writes:
+/// the firehose's (bench-server) and the floor client's. Any stretch of the
+/// stream up to a batch long is a slice of a pattern of repeated frames, so
+/// nothing is copied per write. Batches hold as many whole frames as fit in
+/// 256 KiB (at least one), so one syscall moves many frames; while more
+/// follows, a write ends on a TCP segment boundary, as lomond's clients
+/// write: a short segment after each write costs the reader a segment's
+/// receive work (and a wakeup) for a few hundred bytes.
+pub struct RepeatedFrames {
+    pattern: Vec<u8>,
+    frame_len: usize,
+    batch: usize,
+    total: usize,
+    sent: usize,
+}
+
+impl RepeatedFrames {
+    /// The stream of `count` copies of `frame`.
+    pub fn new(frame: &[u8], count: usize) -> RepeatedFrames {
+        let frame_len = frame.len();
+        let batch = ((256 << 10) / frame_len).max(1) * frame_len;
+        RepeatedFrames {
+            pattern: frame.repeat(batch / frame_len + 1),
+            frame_len,
+            batch,
+            total: count * frame_len,
+            sent: 0,
+        }
+    }
+
+    /// The next write, for a connection whose segment size is `mss` (0 if
+    /// unknown); `None` once everything is written.
+    pub fn next_write(&mut self, mss: usize) -> Option<&[u8]> {
+        let left = self.total - self.sent;
+        if left == 0 {
+            return None;
+        }
+        let mut n = self.batch.min(left);
+        if n < left && mss > 0 && n > mss {
+            n -= n % mss;
+        }
+        let at = self.sent % self.frame_len;
+        self.sent += n;
+        Some(&self.pattern[at..at + n])
+    }
+}
+
 /// Errors of a benchmark run.
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -177,4 +224,26 @@ pub fn telemetry(size: usize) -> Vec<u8> {
     }
     out.truncate(size);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RepeatedFrames;
+
+    #[test]
+    fn repeated_frames_are_the_whole_stream_cut_on_segments() {
+        for (flen, count, mss) in [(7, 100_000, 1000), (1028, 600, 65_483), (300_000, 3, 0)] {
+            let frame: Vec<u8> = (0..flen).map(|i| (i * 31 + 7) as u8).collect();
+            let want = frame.repeat(count);
+            let mut frames = RepeatedFrames::new(&frame, count);
+            let mut got = Vec::new();
+            while let Some(bytes) = frames.next_write(mss) {
+                if got.len() + bytes.len() < want.len() && mss > 0 && bytes.len() > mss {
+                    assert_eq!(bytes.len() % mss, 0, "frame of {flen}: a short segment");
+                }
+                got.extend_from_slice(bytes);
+            }
+            assert!(got == want, "frame of {flen}: another stream");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //!
 //! Endpoints, chosen by path:
 //! - `/firehose?size=N&count=M[&text=1]`: sends M messages of N bytes from
-//!   precomputed frames, then closes (1000). Writes of 256 KiB and more,
+//!   precomputed frames, then closes (1000). Writes of about 256 KiB,
 //!   in whole TCP segments: a short segment after each write cost every
 //!   client a segment's receive work for a few hundred bytes (receiving
 //!   1 KiB messages, 7-run medians, old server -> this one: lomond-blocking
@@ -29,6 +29,7 @@ use lomond::proto::frame::{encode_header, FrameHeader, OpCode};
 use lomond::proto::handshake::accept_key;
 use lomond::proto::{Config, Connection, DeflateConfig};
 use lomond::Event;
+use lomond_bench::RepeatedFrames;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -176,26 +177,13 @@ async fn firehose(
     text: bool,
     deflate: bool,
 ) -> Result<()> {
-    let frame = frame(size, text, deflate);
-    // The stream repeats `frame`, so any stretch of it up to a batch long
-    // is a slice of `pattern`. Batches of at least 256 KiB: one syscall
-    // moves many frames.
-    let (flen, total) = (frame.len(), count * frame.len());
-    let batch = ((256 << 10) / flen).max(1) * flen;
-    let pattern = frame.repeat(batch / flen + 1);
-    let mut sent = 0;
-    while sent < total {
-        // Whole TCP segments while more follows, as lomond's clients write:
-        // a short segment after each write costs the client a segment's
-        // receive work (and a wakeup) for a few hundred bytes.
-        let mut n = batch.min(total - sent);
+    let mut frames = RepeatedFrames::new(&frame(size, text, deflate), count);
+    loop {
         let mss = socket2::SockRef::from(&stream).tcp_mss().unwrap_or(0) as usize;
-        if n < total - sent && mss > 0 && n > mss {
-            n -= n % mss;
-        }
-        let at = sent % flen;
-        stream.write_all(&pattern[at..at + n]).await?;
-        sent += n;
+        let Some(bytes) = frames.next_write(mss) else {
+            break;
+        };
+        stream.write_all(bytes).await?;
     }
     stream.write_all(&[0x88, 0x02, 0x03, 0xe8]).await?;
     // The client sends nothing but its Close: once that (or EOF) arrives,
