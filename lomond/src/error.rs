@@ -135,7 +135,32 @@ pub enum HandshakeError {
     BadRequest(&'static str),
 }
 
+/// The stage of the connection pipeline a [`ConnectError`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Checking the URL and options, before any I/O.
+    Prepare,
+    /// Looking the host name up.
+    Resolve,
+    /// The TCP connect (every address, raced).
+    Connect,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Prepare => "preparing",
+            Stage::Resolve => "resolving",
+            Stage::Connect => "connecting",
+        })
+    }
+}
+
 /// Why a connection could not be set up (before any HTTP was exchanged).
+///
+/// The OS error behind a failed lookup or connect is kept whole, as
+/// [`source`](std::error::Error::source), and not repeated in Display.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
@@ -149,7 +174,7 @@ pub enum ConnectError {
     #[error("invalid handshake option: {0}")]
     InvalidOption(String),
     /// The host name did not resolve to any address.
-    #[error("could not resolve {host}: {source}")]
+    #[error("could not resolve {host}")]
     Resolve {
         /// The host looked up.
         host: String,
@@ -157,16 +182,33 @@ pub enum ConnectError {
         source: Arc<io::Error>,
     },
     /// Every address refused or failed the TCP connect.
-    #[error("could not connect to {addr}: {source}")]
+    #[error("could not connect to {addr}")]
     Connect {
         /// The last address tried.
         addr: String,
         /// The last error seen.
         source: Arc<io::Error>,
     },
-    /// The TCP connect took longer than the configured connect timeout.
-    #[error("connect timed out after {0:?}")]
-    Timeout(std::time::Duration),
+    /// The connect timeout ran out during `stage`.
+    #[error("connect timed out while {stage}")]
+    Timeout {
+        /// The stage that was running.
+        stage: Stage,
+    },
+}
+
+impl ConnectError {
+    /// The pipeline stage that failed.
+    pub fn stage(&self) -> Stage {
+        match self {
+            ConnectError::InvalidUrl(_)
+            | ConnectError::UnsupportedScheme(_)
+            | ConnectError::InvalidOption(_) => Stage::Prepare,
+            ConnectError::Resolve { .. } => Stage::Resolve,
+            ConnectError::Connect { .. } => Stage::Connect,
+            ConnectError::Timeout { stage } => *stage,
+        }
+    }
 }
 
 /// Why a send was refused. Nothing was queued when this is returned.

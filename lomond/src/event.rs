@@ -132,7 +132,7 @@ impl fmt::Display for Event {
         let name = self.name();
         match self {
             Event::Connecting { url } => write!(f, "{name} {url}"),
-            Event::ConnectFail { error } => write!(f, "{name}: {error}"),
+            Event::ConnectFail { error } => write!(f, "{name}: {}", Chain(error)),
             Event::Connected { url, addr } => write!(f, "{name} {url} ({addr})"),
             Event::Rejected { error, .. } => write!(f, "{name}: {error}"),
             Event::Ready {
@@ -153,6 +153,22 @@ impl fmt::Display for Event {
             Event::ProtocolError { error } => write!(f, "{name}: {error}"),
             Event::BackOff { delay } => write!(f, "{name} {delay:?}"),
         }
+    }
+}
+
+/// An error and each of its sources, `: `-separated, as a log line wants
+/// it (each error's own Display leaves its source out).
+struct Chain<'a>(&'a dyn std::error::Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
     }
 }
 

@@ -46,7 +46,7 @@ mod utf8_bytes;
 mod websocket;
 
 pub use blocking::Sender;
-pub use error::{ConnectError, Error, HandshakeError, ProtocolError, SendError};
+pub use error::{ConnectError, Error, HandshakeError, ProtocolError, SendError, Stage};
 pub use event::{DisconnectReason, Event};
 pub use websocket::WebSocket;
 
@@ -54,4 +54,5 @@ pub use bytes::Bytes;
 pub use options::Options;
 pub use payload::Payload;
 pub use proto::{Config, DeflateConfig, DeflateParams};
+pub use transport::{Resolve, Resolver};
 pub use utf8_bytes::Utf8Bytes;

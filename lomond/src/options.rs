@@ -3,6 +3,7 @@
 
 use crate::error::ConnectError;
 use crate::proto::{ClientRequest, Config};
+use crate::transport::resolve::Resolver;
 use std::time::Duration;
 
 /// The default `User-Agent`.
@@ -23,10 +24,23 @@ pub struct Options {
     pub origin: Option<String>,
     /// `User-Agent` header (default `lomond-rs/VERSION`; `None` sends none).
     pub user_agent: Option<String>,
-    /// Limit on DNS plus TCP connect (default 30 s).
+    /// Limit on the whole connect pipeline before the upgrade request:
+    /// DNS, TCP connect (default 30 s). The handshake has its own,
+    /// [`Config::handshake_timeout`], from the request on.
     pub connect_timeout: Option<Duration>,
-    /// Limit on a socket write making no progress (default 30 s).
+    /// Limit on a socket write making no progress (default 30 s), in both
+    /// drivers: a peer that stops reading ends the connection.
     pub write_timeout: Option<Duration>,
+    /// How host names are looked up (default: the system's resolver).
+    pub resolver: Resolver,
+    /// Happy Eyeballs' stagger: how long an attempt to connect to one
+    /// address runs before the next address is tried beside it
+    /// (default 250 ms, as RFC 8305 recommends).
+    pub happy_eyeballs_delay: Duration,
+    /// TCP keepalive: probe after the connection is idle this long
+    /// (default off; the WebSocket pings of [`Config::ping_rate`] are the
+    /// usual keepalive).
+    pub tcp_keepalive: Option<Duration>,
 }
 
 impl Default for Options {
@@ -39,6 +53,9 @@ impl Default for Options {
             user_agent: Some(USER_AGENT.to_owned()),
             connect_timeout: Some(Duration::from_secs(30)),
             write_timeout: Some(Duration::from_secs(30)),
+            resolver: Resolver::system(),
+            happy_eyeballs_delay: Duration::from_millis(250),
+            tcp_keepalive: None,
         }
     }
 }
@@ -98,6 +115,9 @@ impl Target {
             user_agent: options.user_agent.clone(),
         };
         request.validate().map_err(ConnectError::InvalidOption)?;
+        if let Some(deflate) = &options.config.deflate {
+            deflate.validate().map_err(ConnectError::InvalidOption)?;
+        }
         Ok(Target {
             host,
             port,

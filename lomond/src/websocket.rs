@@ -4,6 +4,7 @@ use crate::blocking::{Events, Sender, Shared};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::{Config, DeflateConfig};
+use crate::transport::{Resolve, Resolver};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,6 +120,33 @@ impl WebSocket {
     /// Limits DNS plus TCP connect (default 30 s).
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Ends the connection when a socket write makes no progress for this
+    /// long: the server stopped reading (default 30 s).
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.write_timeout = timeout;
+        self
+    }
+
+    /// Looks host names up with `resolver` instead of the system's.
+    pub fn resolver(mut self, resolver: impl Resolve) -> Self {
+        self.options.resolver = Resolver::new(resolver);
+        self
+    }
+
+    /// How long one address is tried before the next is tried beside it,
+    /// for hosts with several addresses (Happy Eyeballs; default 250 ms).
+    pub fn happy_eyeballs_delay(mut self, delay: Duration) -> Self {
+        self.options.happy_eyeballs_delay = delay;
+        self
+    }
+
+    /// Turns on TCP keepalive, probing after `idle` without traffic
+    /// (default off).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.options.tcp_keepalive = idle;
         self
     }
 

@@ -117,6 +117,44 @@ fn connect_fail_ends_the_stream() {
 }
 
 #[test]
+fn the_handshake_timer_starts_after_dns_and_connect() {
+    let server = EchoServer::start().unwrap();
+    let ws = common::behind_slow_dns(server.addr(), Duration::from_millis(600));
+    let sender = ws.sender();
+    let mut seen = Vec::new();
+    for event in ws {
+        if let Event::Ready { .. } = event {
+            sender.close(1000, "done").unwrap();
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        names(&seen),
+        ["connecting", "connected", "ready", "closed", "disconnected"]
+    );
+}
+
+#[test]
+fn a_connect_timeout_names_the_stage_it_ran_out_in() {
+    let addr = "127.0.0.1:9".parse().unwrap();
+    let ws = ws("ws://slow-dns.test/")
+        .resolver(common::SlowResolver {
+            delay: Duration::from_secs(2),
+            addr,
+        })
+        .connect_timeout(Some(Duration::from_millis(100)));
+    let events: Vec<Event> = ws.into_iter().collect();
+    let Event::ConnectFail { error } = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.stage(), lomond::Stage::Resolve);
+    assert_eq!(
+        events[1].to_string(),
+        "connect_fail: connect timed out while resolving"
+    );
+}
+
+#[test]
 fn invalid_urls_fail_early() {
     assert!(matches!(
         WebSocket::new("http://x/"),

@@ -449,6 +449,25 @@ async fn a_feed_after_the_sinks_own_close_fails_at_once() {
 }
 
 #[tokio::test]
+async fn the_handshake_timer_starts_after_dns_and_connect() {
+    let server = EchoServer::start().unwrap();
+    let mut events =
+        common::behind_slow_dns(server.addr(), Duration::from_millis(600)).connect_async();
+    let sender = events.sender();
+    let mut seen = Vec::new();
+    while let Some(event) = events.next().await {
+        if let Event::Ready { .. } = event {
+            sender.close(1000, "done").await.unwrap();
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        names(&seen),
+        ["connecting", "connected", "ready", "closed", "disconnected"]
+    );
+}
+
+#[tokio::test]
 async fn connect_failures_and_rejections() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

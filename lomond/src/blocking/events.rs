@@ -2,10 +2,10 @@
 
 use super::shared::Shared;
 use crate::event::Event;
-use crate::options::{Options, Target};
+use crate::options::Options;
 use crate::proto::Connection;
 use crate::transport::lowat::{self, RecvLowat};
-use crate::transport::tcp;
+use crate::transport::Plan;
 use std::collections::VecDeque;
 use std::io;
 use std::net::{Shutdown, TcpStream};
@@ -64,17 +64,9 @@ impl Events {
 
     fn connect(&self) -> Result<(Connection, TcpStream, Event), Event> {
         let fail = |error| Event::ConnectFail { error };
-        let target = Target::new(&self.url, &self.options).map_err(fail)?;
-        if target.secure {
-            return Err(fail(crate::error::ConnectError::UnsupportedScheme(
-                "wss (TLS is not built into this version)".into(),
-            )));
-        }
-        let core = Connection::client(target.request, self.options.config.clone(), Instant::now())
-            .map_err(fail)?;
-        let (stream, addr) =
-            tcp::connect(&target.host, target.port, self.options.connect_timeout).map_err(fail)?;
-        let _ = stream.set_write_timeout(self.options.write_timeout);
+        let plan = Plan::new(&self.url, &self.options, Instant::now()).map_err(fail)?;
+        let (stream, addr) = plan.connect(&self.options).map_err(fail)?;
+        let core = plan.session(&self.options, Instant::now()).map_err(fail)?;
         Ok((
             core,
             stream,

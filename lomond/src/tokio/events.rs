@@ -4,10 +4,10 @@ use super::sender::{AsyncSender, Slot};
 use super::shared::Shared;
 use crate::error::ConnectError;
 use crate::event::Event;
-use crate::options::{Options, Target};
+use crate::options::Options;
 use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
-use crate::transport::tcp;
+use crate::transport::Plan;
 use futures_core::Stream;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -79,15 +79,9 @@ async fn connect(
     url: String,
     options: Options,
 ) -> Result<(Connection, TcpStream, SocketAddr), ConnectError> {
-    let target = Target::new(&url, &options)?;
-    if target.secure {
-        return Err(ConnectError::UnsupportedScheme(
-            "wss (TLS is not built into this version)".into(),
-        ));
-    }
-    let core = Connection::client(target.request, options.config, now())?;
-    let (stream, addr) =
-        tcp::connect_async(&target.host, target.port, options.connect_timeout).await?;
+    let plan = Plan::new(&url, &options, now())?;
+    let (stream, addr) = plan.connect_async(&options).await?;
+    let core = plan.session(&options, now())?;
     Ok((core, stream, addr))
 }
 

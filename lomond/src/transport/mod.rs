@@ -1,5 +1,16 @@
-//! Byte streams to the server: TCP now; TLS and proxy tunnels stack here.
+//! The connection pipeline, written once for both drivers: prepare (the URL
+//! and options checked), resolve ([`Resolver`]), TCP connect (every address
+//! raced, Happy Eyeballs), then the WebSocket session. TLS and proxy
+//! tunnels stack between connect and session. Each stage fails with its own
+//! [`ConnectError`](crate::ConnectError), naming its
+//! [`Stage`](crate::error::Stage).
 
 pub(crate) mod lowat;
+mod pipeline;
+mod race;
+pub mod resolve;
 pub(crate) mod segment;
-pub mod tcp;
+pub(crate) mod tcp;
+
+pub(crate) use pipeline::Plan;
+pub use resolve::{Resolve, Resolver, SystemResolver};

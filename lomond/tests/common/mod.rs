@@ -65,3 +65,29 @@ pub fn large_frame_in_pieces(mut s: std::net::TcpStream) -> std::io::Result<()> 
     s.write_all(&[0x88, 0x02, 0x03, 0xe8])?;
     Ok(())
 }
+
+/// A resolver that answers `addr` for every name, after `delay`: a slow
+/// name server.
+pub struct SlowResolver {
+    pub delay: Duration,
+    pub addr: std::net::SocketAddr,
+}
+
+impl lomond::Resolve for SlowResolver {
+    fn resolve(&self, _: &str, _: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        std::thread::sleep(self.delay);
+        Ok(vec![self.addr])
+    }
+}
+
+/// A WebSocket for `server` by a made-up name that resolves after `delay`,
+/// with a handshake timeout shorter than the lookup: only a handshake
+/// timer that starts at the upgrade request lets it open.
+pub fn behind_slow_dns(server: std::net::SocketAddr, delay: Duration) -> WebSocket {
+    ws(&format!("ws://slow-dns.test:{}/", server.port()))
+        .resolver(SlowResolver {
+            delay,
+            addr: server,
+        })
+        .handshake_timeout(Some(delay / 2))
+}
