@@ -223,6 +223,40 @@ async fn a_cancelled_send_never_corrupts_the_stream() {
     assert_eq!(echoes.len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_of_a_cancelled_send_is_written_with_nothing_else_happening() {
+    const LEN: usize = 8 << 20;
+    // The server reads nothing until the send is cancelled, then expects
+    // the whole frame; the client has no timers and gets no input, so only
+    // the cancelled send can hand its rest to the stream.
+    let server = ScriptServer::start(1, |mut s| {
+        upgrade(&mut s, "")?;
+        std::thread::sleep(Duration::from_millis(300));
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let (op, payload) = read_frame(&mut s).expect("the rest of the frame never came");
+        assert_eq!((op, payload.len()), (OpCode::Binary, LEN));
+        Ok(())
+    })
+    .unwrap();
+    let mut events = ws(&server.url()).connect_async();
+    let sender = events.sender();
+    while let Some(event) = events.next().await {
+        if let Event::Ready { .. } = event {
+            break;
+        }
+    }
+    // The stream waits, parked, on a task of its own.
+    let driver = tokio::spawn(async move { while events.next().await.is_some() {} });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(50), sender.send_binary(&[7; LEN])).await;
+    assert!(cancelled.is_err(), "the send finished too fast to test");
+    tokio::task::spawn_blocking(move || server.join())
+        .await
+        .unwrap();
+    driver.abort();
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_thousand_connections_on_one_thread() {
     let server = AsyncEchoServer::start().unwrap();
@@ -464,6 +498,61 @@ async fn the_handshake_timer_starts_after_dns_and_connect() {
     assert_eq!(
         names(&seen),
         ["connecting", "connected", "ready", "closed", "disconnected"]
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_stops_reading_times_the_writes_out() {
+    let server = ScriptServer::start(1, common::never_reads).unwrap();
+    let mut events = ws(&server.url())
+        .write_timeout(Some(Duration::from_millis(300)))
+        .connect_async();
+    let sender = events.sender();
+    let run = async {
+        let mut seen = Vec::new();
+        let mut writer = None;
+        while let Some(event) = events.next().await {
+            if let Event::Ready { .. } = event {
+                let sender = sender.clone();
+                writer = Some(tokio::spawn(async move {
+                    loop {
+                        if let Err(e) = sender.send_binary(&[7; 1 << 20]).await {
+                            return e;
+                        }
+                    }
+                }));
+            }
+            seen.push(event);
+        }
+        (seen, writer.unwrap().await.unwrap())
+    };
+    let (seen, send_error) = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the stalled write never timed out");
+    assert!(matches!(send_error, SendError::Io(_)), "{send_error:?}");
+    assert!(common::is_write_timeout(seen.last().unwrap()), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_sink_whose_server_stops_reading_fails_after_the_write_timeout() {
+    let server = ScriptServer::start(1, common::never_reads).unwrap();
+    let ws = ws(&server.url()).write_timeout(Some(Duration::from_millis(300)));
+    let (mut stream, _) = lomond::tokio::connect_async_with(ws).await.unwrap();
+    let fill = async {
+        loop {
+            if let Err(e) = stream.send(Message::binary(vec![7; 1 << 20])).await {
+                return e;
+            }
+        }
+    };
+    let error = tokio::time::timeout(Duration::from_secs(10), fill)
+        .await
+        .expect("the stalled sink never timed out");
+    assert!(
+        matches!(&error, lomond::Error::Disconnected(DisconnectReason::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut)
+            || matches!(&error, lomond::Error::Send(SendError::Io(_))),
+        "{error:?}"
     );
 }
 

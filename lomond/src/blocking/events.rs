@@ -131,7 +131,11 @@ impl Events {
         let mut core = shared.core();
         core.return_input(input, read, now);
         match result {
-            Ok(0) => core.handle_eof(now),
+            // A failed write shuts the socket down: report that cause.
+            Ok(0) => match shared.take_write_error() {
+                Some(e) => core.handle_io_error(e),
+                None => core.handle_eof(now),
+            },
             Ok(_) => {}
             Err(e)
                 if matches!(

@@ -219,7 +219,14 @@ impl Shared {
     fn fail_write(&self, stream: &TcpStream, e: &io::Error) {
         let mut slot = lock(&self.write_error);
         if slot.is_none() {
-            *slot = Some(io::Error::new(e.kind(), e.to_string()));
+            // SO_SNDTIMEO ends a write that made no progress with EAGAIN.
+            *slot = Some(match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the server took no data within the write timeout",
+                ),
+                _ => io::Error::new(e.kind(), e.to_string()),
+            });
         }
         // Wake the event thread: its read ends, and it reports the error.
         let _ = stream.shutdown(Shutdown::Both);

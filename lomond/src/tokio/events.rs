@@ -44,6 +44,8 @@ enum State {
 /// takes it at once, and closes the socket.
 pub struct EventStream {
     url: String,
+    /// `Options::write_timeout`, for the connection once it is up.
+    write_timeout: Option<std::time::Duration>,
     state: State,
     slot: Arc<Slot>,
 }
@@ -57,6 +59,7 @@ impl EventStream {
     pub(crate) fn new(url: String, options: Options) -> EventStream {
         EventStream {
             url,
+            write_timeout: options.write_timeout,
             state: State::Start(Box::new(options)),
             slot: Arc::default(),
         }
@@ -218,7 +221,7 @@ impl Stream for EventStream {
                     return Poll::Ready(Some(match result {
                         Ok((core, stream, addr)) => {
                             let (read, write) = stream.into_split();
-                            let shared = Arc::new(Shared::new(core, write));
+                            let shared = Arc::new(Shared::new(core, write, this.write_timeout));
                             this.slot.set(shared.clone());
                             this.state = State::Running(Box::new(Running {
                                 shared,

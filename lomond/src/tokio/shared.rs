@@ -11,19 +11,28 @@ use crate::lock::lock;
 use crate::proto::Connection;
 use crate::transport::segment::segment_size;
 use futures_util::task::AtomicWaker;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::time::Sleep;
 
 /// The write side of the socket and the bytes being written.
 pub(crate) struct Writer {
     half: Option<OwnedWriteHalf>,
     buf: Vec<u8>,
     pos: usize,
+    /// `Options::write_timeout`: how long a write may make no progress.
+    timeout: Option<Duration>,
+    /// Runs while the socket takes nothing; made at the first stall, so
+    /// idle connections hold no timer.
+    stall: Option<Pin<Box<Sleep>>>,
+    /// Whether `stall` is armed for the current stall.
+    stalled: bool,
 }
 
 impl Writer {
@@ -68,10 +77,37 @@ impl Writer {
             };
             match Pin::new(half).poll_write(cx, &self.buf[self.pos..]) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => self.pos += n,
+                Poll::Ready(Ok(n)) => {
+                    self.pos += n;
+                    self.stalled = false;
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => return self.poll_stall(cx),
             }
+        }
+    }
+
+    /// The socket took nothing: waits, unless it has taken nothing for
+    /// the write timeout, which fails the write (whoever drives the writer
+    /// next, a sender, the sink or the event stream, is woken for it).
+    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(timeout) = self.timeout else {
+            return Poll::Pending;
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let stall = self
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !self.stalled {
+            stall.as_mut().reset(deadline);
+            self.stalled = true;
+        }
+        match stall.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the server took no data for {timeout:?}"),
+            ))),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -80,6 +116,18 @@ impl Writer {
         self.half = None;
         self.buf.clear();
         self.pos = 0;
+        self.stall = None;
+    }
+}
+
+/// Wakes the event stream and a waiting sink unless forgotten: for a
+/// flush dropped before it finished.
+struct WakeOnDrop<'a>(&'a Shared);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stream_waker.wake();
+        self.0.sink_waker.wake();
     }
 }
 
@@ -98,13 +146,20 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(core: Connection, half: OwnedWriteHalf) -> Shared {
+    pub(crate) fn new(
+        core: Connection,
+        half: OwnedWriteHalf,
+        write_timeout: Option<Duration>,
+    ) -> Shared {
         Shared {
             core: Mutex::new(core),
             writer: futures_util::lock::Mutex::new(Writer {
                 half: Some(half),
                 buf: Vec::new(),
                 pos: 0,
+                timeout: write_timeout,
+                stall: None,
+                stalled: false,
             }),
             stream_waker: AtomicWaker::new(),
             sink_waker: AtomicWaker::new(),
@@ -117,6 +172,10 @@ impl Shared {
 
     /// Writes everything queued, waiting for the write half and the socket.
     pub(crate) async fn flush(&self) -> io::Result<()> {
+        // A send dropped mid-write leaves the rest of its frame in the
+        // writer, and the socket's readiness would wake only the dropped
+        // task: the stream, which writes whatever is left, must be woken.
+        let handoff = WakeOnDrop(self);
         let result = {
             let mut w = self.writer.lock().await;
             let result = poll_fn(|cx| w.poll_drain(cx, &self.core, false)).await;
@@ -134,6 +193,7 @@ impl Shared {
             let core = self.core();
             !core.poll_transmit().is_empty() || core.is_done()
         };
+        std::mem::forget(handoff);
         if leftover {
             self.stream_waker.wake();
         }

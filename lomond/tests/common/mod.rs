@@ -91,3 +91,22 @@ pub fn behind_slow_dns(server: std::net::SocketAddr, delay: Duration) -> WebSock
         })
         .handshake_timeout(Some(delay / 2))
 }
+
+/// A server script: accepts the upgrade, then never reads again (and
+/// holds the connection open for 15 s, longer than any test waits).
+pub fn never_reads(mut s: std::net::TcpStream) -> std::io::Result<()> {
+    lomond_testkit::upgrade(&mut s, "")?;
+    std::thread::sleep(Duration::from_secs(15));
+    Ok(())
+}
+
+/// Whether `event` ends the connection for a write that timed out.
+pub fn is_write_timeout(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Disconnected {
+            reason: lomond::DisconnectReason::Io(e),
+            ..
+        } if e.kind() == std::io::ErrorKind::TimedOut
+    )
+}
