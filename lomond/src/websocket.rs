@@ -20,6 +20,9 @@ pub struct WebSocket {
     url: String,
     options: Options,
     shared: Arc<Shared>,
+    /// Where async senders taken before `connect_async` find the connection.
+    #[cfg(feature = "tokio")]
+    slot: Arc<crate::tokio::Slot>,
 }
 
 impl WebSocket {
@@ -36,14 +39,29 @@ impl WebSocket {
             url: url.to_owned(),
             options,
             shared: Arc::default(),
+            #[cfg(feature = "tokio")]
+            slot: Arc::default(),
         })
     }
 
-    /// A handle for sending from any thread while the blocking iterator runs.
+    /// A handle for sending from any thread while the blocking iterator
+    /// runs. Taken before iterating, it sends once the connection is up
+    /// ([`Sender::wait_ready`] waits for that). On a connection run with
+    /// `connect_async` it fails with `Closed`: take
+    /// [`async_sender`](Self::async_sender) there.
     pub fn sender(&self) -> Sender {
         Sender {
             shared: self.shared.clone(),
         }
+    }
+
+    /// A handle for sending from any task once this WebSocket runs on
+    /// tokio ([`connect_async`](Self::connect_async)), taken before it
+    /// does; [`AsyncSender::ready`](crate::tokio::AsyncSender::ready) waits
+    /// for the connection to open.
+    #[cfg(feature = "tokio")]
+    pub fn async_sender(&self) -> crate::tokio::AsyncSender {
+        crate::tokio::AsyncSender::new(self.slot.clone())
     }
 
     /// The URL.
@@ -64,7 +82,9 @@ impl WebSocket {
     /// Starts the connection on tokio: a `Stream` of the same events.
     #[cfg(feature = "tokio")]
     pub fn connect_async(self) -> crate::tokio::EventStream {
-        crate::tokio::EventStream::new(self.url, self.options)
+        // Blocking senders will never see this connection: tell them.
+        self.shared.end();
+        crate::tokio::EventStream::new(self.url, self.options, self.slot)
     }
 
     /// Offers a subprotocol (call again to offer more, in preference order).

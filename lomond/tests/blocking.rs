@@ -178,6 +178,58 @@ fn a_server_that_stops_reading_times_the_writes_out() {
 }
 
 #[test]
+fn a_sender_taken_before_connecting_waits_for_ready_and_sends() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url());
+    let sender = ws.sender();
+    assert_eq!(
+        sender.wait_ready(Some(Duration::from_millis(20))),
+        Err(SendError::NotReady),
+        "not iterated yet"
+    );
+    let early = {
+        let sender = sender.clone();
+        thread::spawn(move || {
+            sender.wait_ready(Some(Duration::from_secs(60)))?;
+            sender.send_text("early bird")
+        })
+    };
+    let mut texts = Vec::new();
+    let mut polls = 0;
+    for event in ws.poll(Some(Duration::from_millis(500))) {
+        match event {
+            Event::Text(t) => {
+                texts.push(t.to_string());
+                sender.close(1000, "").unwrap();
+            }
+            // The waiter was never woken: give up.
+            Event::Poll if polls == 10 => sender.close(1000, "").unwrap(),
+            Event::Poll => polls += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(early.join().unwrap(), Ok(()));
+    assert_eq!(texts, ["early bird"]);
+    assert_eq!(sender.wait_ready(None), Err(SendError::Closed));
+}
+
+#[test]
+fn waiting_for_a_connection_that_fails_ends_with_closed() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ws = ws(&format!("ws://127.0.0.1:{port}/"));
+    let sender = ws.sender();
+    let waiter = thread::spawn(move || sender.wait_ready(None));
+    assert_eq!(
+        names(&ws.into_iter().collect::<Vec<_>>())[1],
+        "connect_fail"
+    );
+    assert_eq!(waiter.join().unwrap(), Err(SendError::Closed));
+}
+
+#[test]
 fn invalid_urls_fail_early() {
     assert!(matches!(
         WebSocket::new("http://x/"),

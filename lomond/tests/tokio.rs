@@ -557,6 +557,46 @@ async fn a_sink_whose_server_stops_reading_fails_after_the_write_timeout() {
 }
 
 #[tokio::test]
+async fn an_async_sender_taken_before_connecting_waits_for_ready_and_sends() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url());
+    let sender = ws.async_sender();
+    let blocking_sender = ws.sender();
+    assert_eq!(
+        sender.send_text("too early").await,
+        Err(SendError::NotReady)
+    );
+    let early = {
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            sender.ready().await?;
+            sender.send_text("early bird").await
+        })
+    };
+    let mut events = ws.connect_async();
+    assert_eq!(
+        blocking_sender.wait_ready(None),
+        Err(SendError::Closed),
+        "blocking senders never see a tokio connection"
+    );
+    let mut texts = Vec::new();
+    let run = async {
+        while let Some(event) = events.next().await {
+            if let Event::Text(t) = event {
+                texts.push(t.to_string());
+                sender.close(1000, "").await.unwrap();
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the early sender never sent");
+    assert_eq!(early.await.unwrap(), Ok(()));
+    assert_eq!(texts, ["early bird"]);
+    assert_eq!(sender.ready().await, Err(SendError::Closed));
+}
+
+#[tokio::test]
 async fn connect_failures_and_rejections() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

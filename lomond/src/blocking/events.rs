@@ -217,6 +217,9 @@ impl Iterator for Events {
                         .core()
                         .poll_event_ahead(&mut self.ahead, DECODE_AHEAD);
                     if let Some(event) = event {
+                        if let Event::Ready { .. } = event {
+                            self.shared.opened();
+                        }
                         return Some(event);
                     }
                     let stream = stream.clone();

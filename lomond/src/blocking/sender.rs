@@ -100,6 +100,14 @@ impl Sender {
         self.with_shared(|c| c.close(code, reason, Instant::now()))
     }
 
+    /// Waits until the WebSocket is open for sending (the `Ready` event),
+    /// for at most `timeout` (`None`: as long as it takes). Fails with
+    /// `NotReady` when the timeout runs out, and with `Closing` or `Closed`
+    /// when the connection will not open, or is over.
+    pub fn wait_ready(&self, timeout: Option<std::time::Duration>) -> Result<(), SendError> {
+        self.shared.wait_ready(timeout)
+    }
+
     /// Whether the WebSocket is open for sending right now.
     pub fn is_open(&self) -> bool {
         self.shared.live().is_ok_and(|core| core.is_open())

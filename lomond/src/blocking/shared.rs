@@ -22,7 +22,8 @@ use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 /// Where the connection is in its life, as senders see it.
 #[derive(Default)]
@@ -49,6 +50,9 @@ struct Writer {
 #[derive(Default)]
 pub(crate) struct Shared {
     link: Mutex<Link>,
+    /// Signalled, with `link` locked, when the connection may have become
+    /// ready to send or ended: for senders waiting for readiness.
+    changed: Condvar,
     writer: Mutex<Writer>,
     /// The first write failure, for the event thread to report.
     write_error: Mutex<Option<io::Error>>,
@@ -94,7 +98,43 @@ impl Shared {
     /// writer can be blocked on it while we wait for the write lock.
     pub(crate) fn end(&self) {
         *lock(&self.link) = Link::Ended;
+        self.changed.notify_all();
         *lock(&self.writer) = Writer::default();
+    }
+
+    /// Wakes senders waiting for readiness: the handshake has completed.
+    pub(crate) fn opened(&self) {
+        self.changed.notify_all();
+    }
+
+    /// Waits until data may be sent, or until `timeout`: `NotReady` when it
+    /// runs out, `Closing`/`Closed` when the connection will never be ready.
+    pub(crate) fn wait_ready(&self, timeout: Option<Duration>) -> Result<(), SendError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut link = lock(&self.link);
+        loop {
+            match &*link {
+                Link::Waiting => {}
+                Link::Live(core) => match core.check_can_send() {
+                    Err(SendError::NotReady) => {}
+                    done => return done,
+                },
+                Link::Ended => return Err(SendError::Closed),
+            }
+            link = match deadline {
+                None => self.changed.wait(link).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(SendError::NotReady);
+                    }
+                    self.changed
+                        .wait_timeout(link, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
     }
 
     /// The live connection's core, locked; or why there is none.

@@ -918,7 +918,10 @@ impl Connection {
         Ok(())
     }
 
-    fn check_can_send(&self) -> Result<(), SendError> {
+    /// Whether data may be sent now, and if not, why: `NotReady` until the
+    /// handshake completes (a sender waiting for readiness waits on that
+    /// alone), then `Closing` or `Closed` for good.
+    pub fn check_can_send(&self) -> Result<(), SendError> {
         match self.phase {
             Phase::Handshake | Phase::RejectBody { .. } => Err(SendError::NotReady),
             Phase::Open if !self.close_sent => Ok(()),

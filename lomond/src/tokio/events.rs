@@ -56,12 +56,12 @@ fn now() -> std::time::Instant {
 }
 
 impl EventStream {
-    pub(crate) fn new(url: String, options: Options) -> EventStream {
+    pub(crate) fn new(url: String, options: Options, slot: Arc<Slot>) -> EventStream {
         EventStream {
             url,
             write_timeout: options.write_timeout,
             state: State::Start(Box::new(options)),
-            slot: Arc::default(),
+            slot,
         }
     }
 
@@ -249,6 +249,10 @@ impl Stream for EventStream {
                     Poll::Ready(None) => {
                         this.slot.end();
                         this.state = State::Done;
+                    }
+                    Poll::Ready(Some(event @ Event::Ready { .. })) => {
+                        this.slot.notify();
+                        return Poll::Ready(Some(event));
                     }
                     other => return other,
                 },

@@ -30,4 +30,5 @@ mod split;
 
 pub use events::EventStream;
 pub use sender::AsyncSender;
+pub(crate) use sender::Slot;
 pub use split::{connect_async, connect_async_with, CloseFrame, Message, WsStream};

@@ -74,6 +74,13 @@ impl AsyncSender {
         self.send(|c| c.close(code, reason, now)).await
     }
 
+    /// Waits until the connection is open for sending (the `Ready` event).
+    /// Fails with `Closing` or `Closed` when it will not open, or is over;
+    /// wrap it in `tokio::time::timeout` to bound the wait.
+    pub async fn ready(&self) -> Result<(), SendError> {
+        self.slot.wait_for(|s| s.core().check_can_send()).await
+    }
+
     /// Whether the connection is open for sending right now.
     pub fn is_open(&self) -> bool {
         self.slot.get().is_ok_and(|s| s.core().is_open())
