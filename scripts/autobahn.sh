@@ -9,12 +9,12 @@
 # is blocking and/or tokio (default: both), each run by examples/autobahn.rs
 # against its own fuzzing server, in parallel (the suite's server is the
 # bottleneck: about 2 s per compression case). The suite is installed once
-# under target/autobahn-env from ../shared/autobahn (see its README);
-# reports go to target/autobahn/CLIENT/reports/.
+# under target/autobahn-env by scripts/autobahn/install.sh, from Debian's
+# archive and PyPI. Reports go to target/autobahn/CLIENT/reports/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-shared=${AUTOBAHN_SHARED:-$root/../shared/autobahn}
+here=$root/scripts/autobahn
 env_dir=${AUTOBAHN_ENV:-$root/target/autobahn-env}
 base_port=${AUTOBAHN_PORT:-9001}
 cases=${1:-'["*"]'}
@@ -22,12 +22,7 @@ shift || true
 clients=("$@")
 [ ${#clients[@]} -gt 0 ] || clients=(blocking tokio)
 
-if [ ! -x "$env_dir/bin/wstest" ]; then
-  echo "[autobahn] installing the suite into $env_dir" >&2
-  mkdir -p "$root/target"
-  bash "$shared/setup.sh" "$env_dir" >"$root/target/autobahn-setup.log" 2>&1 \
-    || { tail -30 "$root/target/autobahn-setup.log"; exit 1; }
-fi
+bash "$here/install.sh" "$env_dir"
 cargo build -q --release -p lomond --example autobahn
 
 pids=()
@@ -77,7 +72,7 @@ pids=()
 for client in "${clients[@]}"; do
   out=$root/target/autobahn/$client
   [ -f "$out/reports/index.json" ] || { echo "[autobahn] $client: no report"; tail -5 "$out/client.log"; status=1; continue; }
-  python3 "$shared/summarize.py" "$out/reports/index.json" --agent "lomond-$client" || status=1
+  python3 "$here/summarize.py" "$out/reports/index.json" --agent "lomond-$client" || status=1
   python3 - "$out/reports/index.json" "lomond-$client" <<'PY'
 import json, sys
 cases = json.load(open(sys.argv[1])).get(sys.argv[2], {})

@@ -7,11 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 env_dir=${AUTOBAHN_ENV:-$root/target/autobahn-env}
 py=$env_dir/py3/bin/python
-if ! "$py" -c 'import websockets' 2>/dev/null; then
-  echo "[interop] installing the Python tools (with the Autobahn suite)" >&2
-  mkdir -p "$root/target"
-  bash "${AUTOBAHN_SHARED:-$root/../shared/autobahn}/setup.sh" "$env_dir" >"$root/target/autobahn-setup.log" 2>&1
-fi
+bash "$root/scripts/autobahn/install.sh" "$env_dir"
 port=${INTEROP_PORT:-9101}
 "$py" scripts/interop/echo_server.py "$port" >"$root/target/interop-server.log" 2>&1 &
 server=$!

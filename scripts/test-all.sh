@@ -5,7 +5,8 @@
 #   interoperability with Python websockets (compression on), 45 s of fuzzing
 #   per fuzz target, and the full Autobahn|Testsuite conformance run (517
 #   cases) of both clients.
-# Installs what it needs (the Autobahn suite, from ../shared/autobahn).
+# Installs what it needs (the Autobahn suite and Python websockets, from
+# Debian's archive and PyPI: scripts/autobahn/install.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
