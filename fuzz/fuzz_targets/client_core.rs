@@ -5,7 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use lomond::proto::deflate::DeflateConfig;
 use lomond::proto::handshake::accept_key;
-use lomond::proto::{ClientRequest, Config, Connection, FixedEntropy};
+use lomond::proto::internal::FixedEntropy;
+use lomond::proto::{ClientRequest, Config, Connection};
 use lomond::Event;
 use std::time::{Duration, Instant};
 

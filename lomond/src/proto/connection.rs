@@ -119,7 +119,9 @@ impl Connection {
     }
 
     /// [`client`](Self::client) with a chosen source of randomness (for
-    /// reproducible tests).
+    /// reproducible tests and fuzzing; a connection with predictable masks
+    /// defeats their purpose, so this is outside the API).
+    #[doc(hidden)]
     pub fn client_with_entropy(
         request: ClientRequest,
         config: Config,
@@ -862,6 +864,7 @@ impl Connection {
     /// the connection may not send, or the frames would pass the write
     /// limit, they are dropped and the error says why (as
     /// [`send_binary`](Self::send_binary) would have for the first).
+    #[doc(hidden)]
     pub fn send_outbox(&mut self, outbox: &mut Outbox) -> Result<(), SendError> {
         let mut result = Ok(());
         if !outbox.is_empty() {

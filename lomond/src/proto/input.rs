@@ -170,6 +170,7 @@ impl InputBuffer {
     /// # Panics
     /// If `n` is more than the room there is.
     #[allow(unsafe_code)]
+    #[doc(hidden)]
     pub unsafe fn assume_filled(&mut self, n: usize) {
         assert!(
             n <= self.buf.capacity() - self.buf.len(),

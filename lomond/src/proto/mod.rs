@@ -10,21 +10,37 @@ pub mod close;
 pub mod config;
 pub mod connection;
 pub mod deflate;
-pub mod entropy;
+mod entropy;
+// Raw frames and masking: for lomond's test servers, benches and fuzz
+// targets, not for sending (only the connection sends, with keys of its
+// own drawing).
+#[doc(hidden)]
 pub mod frame;
 pub mod handshake;
 pub mod input;
+#[doc(hidden)]
 pub mod mask;
 pub(crate) mod message;
+// The tokio sink's batch of small frames; public only for the benches.
+#[doc(hidden)]
 pub mod outbox;
 pub mod utf8;
+
+/// Internals for lomond's own fuzz targets and benches, outside the API:
+/// what they need to be reproducible, which no connection should use.
+/// Unstable; may change in any release.
+#[doc(hidden)]
+pub mod internal {
+    pub use super::entropy::FixedEntropy;
+}
 
 pub use config::Config;
 pub use connection::Connection;
 pub use deflate::{DeflateConfig, DeflateParams};
-pub use entropy::{Entropy, FixedEntropy, SystemEntropy};
+pub use entropy::{Entropy, SystemEntropy};
 pub use handshake::{ClientRequest, Response};
 pub use input::InputBuffer;
+#[doc(hidden)]
 pub use outbox::Outbox;
 
 #[cfg(test)]

@@ -55,8 +55,9 @@ impl Outbox {
     /// message through the connection instead.
     #[inline]
     pub fn push(&mut self, opcode: OpCode, payload: &[u8]) -> bool {
-        debug_assert!(matches!(opcode, OpCode::Text | OpCode::Binary));
-        if payload.len() >= self.below || self.keys_used == OUTBOX_FRAMES {
+        // Control frames go through the connection, which checks them.
+        let data = matches!(opcode, OpCode::Text | OpCode::Binary);
+        if !data || payload.len() >= self.below || self.keys_used == OUTBOX_FRAMES {
             return false;
         }
         let k = self.keys_used * 4;

@@ -44,6 +44,18 @@ fn an_outbox_takes_nothing_until_the_connection_lends_it_keys() {
 }
 
 #[test]
+fn an_outbox_takes_no_control_frame() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    for opcode in [OpCode::Ping, OpCode::Pong, OpCode::Close, OpCode::Continuation] {
+        assert!(!outbox.push(opcode, &[0; 200]), "{opcode:?}");
+    }
+    assert!(outbox.is_empty());
+}
+
+#[test]
 fn frames_from_the_outbox_go_out_in_order_with_the_connections_own() {
     let now = Instant::now();
     let mut c = counting_client(Config::default(), now);
