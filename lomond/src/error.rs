@@ -211,8 +211,11 @@ impl ConnectError {
     }
 }
 
-/// Why a send was refused. Nothing was queued when this is returned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a send was refused. Nothing was queued when this is returned,
+/// except for [`Io`](Self::Io), where the write of what was queued failed.
+///
+/// Equality compares [`Io`](Self::Io) errors by their kind.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
     /// The opening handshake has not completed.
@@ -236,10 +239,34 @@ pub enum SendError {
         /// The configured limit.
         limit: usize,
     },
-    /// Writing to the socket failed.
-    #[error("write failed: {0}")]
-    Io(String),
+    /// Writing to the socket failed (the OS error is the source).
+    #[error("write failed")]
+    Io(#[source] Arc<io::Error>),
 }
+
+impl From<io::Error> for SendError {
+    fn from(e: io::Error) -> SendError {
+        SendError::Io(Arc::new(e))
+    }
+}
+
+impl PartialEq for SendError {
+    fn eq(&self, other: &SendError) -> bool {
+        use SendError::*;
+        match (self, other) {
+            (NotReady, NotReady)
+            | (Closing, Closing)
+            | (Closed, Closed)
+            | (ControlPayloadTooLong, ControlPayloadTooLong) => true,
+            (InvalidCloseCode(a), InvalidCloseCode(b)) => a == b,
+            (WriteBufferFull { limit: a }, WriteBufferFull { limit: b }) => a == b,
+            (Io(a), Io(b)) => a.kind() == b.kind(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SendError {}
 
 /// Every way a connection can fail, for APIs that return one error type
 /// (the tokio `Sink`/`Stream` face; the event stream reports these as events).
@@ -266,4 +293,38 @@ pub enum Error {
     /// The connection ended without a completed close handshake.
     #[error("disconnected: {0}")]
     Disconnected(crate::event::DisconnectReason),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn os_errors_survive_as_sources_and_display_says_each_thing_once() {
+        let refused = io::Error::from_raw_os_error(111);
+        let e = ConnectError::Connect {
+            addr: "127.0.0.1:1".into(),
+            source: Arc::new(refused),
+        };
+        assert_eq!(e.to_string(), "could not connect to 127.0.0.1:1");
+        let source = e.source().unwrap().downcast_ref::<Arc<io::Error>>();
+        let os = source.map(|s| s.raw_os_error());
+        assert_eq!(os, Some(Some(111)));
+        let send = SendError::from(io::Error::from_raw_os_error(32));
+        assert_eq!(send.to_string(), "write failed");
+        assert!(send.source().unwrap().to_string().contains("pipe"));
+        assert_eq!(
+            send,
+            SendError::from(io::Error::from(io::ErrorKind::BrokenPipe))
+        );
+        assert_ne!(send, SendError::Closed);
+        assert_eq!(
+            ConnectError::Timeout {
+                stage: Stage::Resolve
+            }
+            .to_string(),
+            "connect timed out while resolving"
+        );
+    }
 }

@@ -79,7 +79,7 @@ impl Sender {
         if queued >= FEED_FLUSH_AT {
             self.shared
                 .write_whole_segments()
-                .map_err(|e| SendError::Io(e.to_string()))?;
+                .map_err(SendError::from)?;
         }
         Ok(())
     }

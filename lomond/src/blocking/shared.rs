@@ -164,7 +164,7 @@ impl Shared {
         op: impl FnOnce(&mut Connection) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
         op(&mut *self.live()?)?;
-        self.flush(true).map_err(|e| SendError::Io(e.to_string()))
+        self.flush(true).map_err(SendError::from)
     }
 
     /// Writes everything the core has queued. With `wait` false, returns at

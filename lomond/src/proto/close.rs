@@ -55,6 +55,18 @@ pub fn encode_payload(code: Option<u16>, reason: &str) -> Result<Vec<u8>, SendEr
     Ok(out)
 }
 
+/// Cuts `reason` to at most [`MAX_REASON_LEN`] bytes, on a character
+/// boundary (`String::truncate` panics inside a character).
+pub fn truncate_reason(reason: &mut String) {
+    if reason.len() > MAX_REASON_LEN {
+        let mut end = MAX_REASON_LEN;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +121,19 @@ mod tests {
         );
         assert!(encode_payload(Some(1000), &"a".repeat(123)).is_ok());
         assert!(encode_payload(None, "why").is_err());
+    }
+
+    #[test]
+    fn reasons_are_cut_on_a_character_boundary() {
+        // 'é' is two bytes: byte 123 falls inside the 62nd.
+        let mut reason = "é".repeat(70);
+        truncate_reason(&mut reason);
+        assert_eq!(reason, "é".repeat(61));
+        let mut short = String::from("fine");
+        truncate_reason(&mut short);
+        assert_eq!(short, "fine");
+        let mut ascii = "x".repeat(200);
+        truncate_reason(&mut ascii);
+        assert_eq!(ascii.len(), MAX_REASON_LEN);
     }
 }

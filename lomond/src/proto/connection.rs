@@ -693,7 +693,7 @@ impl Connection {
         });
         if !self.close_sent {
             let mut reason = error.to_string();
-            reason.truncate(close::MAX_REASON_LEN);
+            close::truncate_reason(&mut reason);
             let payload = close::encode_payload(Some(error.close_code()), &reason)
                 .expect("protocol error codes are valid close codes");
             self.queue_frame(OpCode::Close, &payload);

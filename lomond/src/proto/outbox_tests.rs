@@ -49,7 +49,12 @@ fn an_outbox_takes_no_control_frame() {
     let mut c = open_client(Config::default(), now);
     let mut outbox = Outbox::new(1024);
     c.send_outbox(&mut outbox).unwrap();
-    for opcode in [OpCode::Ping, OpCode::Pong, OpCode::Close, OpCode::Continuation] {
+    for opcode in [
+        OpCode::Ping,
+        OpCode::Pong,
+        OpCode::Close,
+        OpCode::Continuation,
+    ] {
         assert!(!outbox.push(opcode, &[0; 200]), "{opcode:?}");
     }
     assert!(outbox.is_empty());

@@ -1,9 +1,9 @@
 //! Byte-level tests of [`Connection`]: known input bytes in, exact events and
 //! output bytes out, with a fake clock.
 
-use super::internal::FixedEntropy;
 use super::frame::{encode_header, parse_header, FrameHeader, OpCode};
 use super::handshake::{accept_key, ClientRequest};
+use super::internal::FixedEntropy;
 use super::mask::apply_mask;
 use super::{Config, Connection};
 use crate::error::{HandshakeError, ProtocolError, SendError};

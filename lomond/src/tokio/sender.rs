@@ -31,10 +31,7 @@ impl AsyncSender {
     ) -> Result<(), SendError> {
         let shared = self.slot.get()?;
         op(&mut shared.core())?;
-        shared
-            .flush()
-            .await
-            .map_err(|e| SendError::Io(e.to_string()))
+        shared.flush().await.map_err(SendError::from)
     }
 
     /// Sends a text message.

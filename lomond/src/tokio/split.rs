@@ -279,7 +279,7 @@ impl WsStream {
                     .core()
                     .handle_io_error(std::io::Error::new(e.kind(), e.to_string()));
                 shared.stream_waker.wake();
-                Poll::Ready(Err(Error::Send(SendError::Io(e.to_string()))))
+                Poll::Ready(Err(Error::Send(SendError::from(e))))
             }
             Poll::Pending => Poll::Pending,
         }
