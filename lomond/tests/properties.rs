@@ -3,6 +3,7 @@
 //! compression; masking round-trips; the UTF-8 validator agrees with std.
 
 use lomond::proto::deflate::DeflateConfig;
+use lomond::proto::internal::FixedEntropy;
 use lomond::proto::mask::{apply_mask, extend_masked, rotate_key};
 use lomond::proto::utf8::Utf8Validator;
 use lomond::proto::{ClientRequest, Config, Connection};
@@ -102,8 +103,154 @@ fn same(a: &[Msg], b: &[Msg]) -> bool {
         })
 }
 
+/// One frame from a server that may break any rule: opcode (reserved ones
+/// included), FIN, RSV bits, a mask, the length in a longer form than
+/// needed, and a payload that is text, UTF-8 or not.
+#[derive(Debug, Clone)]
+struct RawFrame {
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    masked: bool,
+    long_len: bool,
+    payload: Vec<u8>,
+}
+
+fn raw_frame() -> impl Strategy<Value = RawFrame> {
+    let opcode = prop_oneof![
+        6 => Just(1u8),
+        6 => Just(2u8),
+        2 => Just(0u8),
+        1 => Just(8u8),
+        1 => Just(9u8),
+        1 => Just(10u8),
+        1 => 0u8..16,
+    ];
+    let payload = prop_oneof![
+        any::<String>().prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..300),
+        (any::<u8>(), 100..70_000usize).prop_map(|(b, n)| vec![b; n]),
+    ];
+    (
+        prop::bool::weighted(0.85),
+        prop_oneof![12 => Just(0u8), 1 => 0u8..8],
+        opcode,
+        prop::bool::weighted(0.05),
+        prop::bool::weighted(0.1),
+        payload,
+    )
+        .prop_map(|(fin, rsv, opcode, masked, long_len, payload)| RawFrame {
+            fin,
+            rsv,
+            opcode,
+            masked,
+            long_len,
+            payload,
+        })
+}
+
+fn encode_raw(f: &RawFrame, out: &mut Vec<u8>) {
+    out.push(u8::from(f.fin) << 7 | f.rsv << 4 | f.opcode);
+    let mask_bit = u8::from(f.masked) << 7;
+    let len = f.payload.len();
+    if len < 126 && !f.long_len {
+        out.push(mask_bit | len as u8);
+    } else if len < 65_536 {
+        out.push(mask_bit | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(mask_bit | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    if f.masked {
+        out.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    out.extend_from_slice(&f.payload);
+}
+
+/// An open client whose masks are reproducible, so two of them write the
+/// same bytes for the same events.
+fn reproducible_client(now: Instant) -> Connection {
+    let request = ClientRequest {
+        host: "h".into(),
+        resource: "/".into(),
+        ..Default::default()
+    };
+    let mut client = Connection::client_with_entropy(
+        request,
+        config(false),
+        now,
+        Box::new(FixedEntropy::new([9, 8, 7, 6, 5])),
+    )
+    .unwrap();
+    let mut server = Connection::server(vec![], config(false), now);
+    let hello = client.poll_transmit().to_vec();
+    client.consume_transmit(hello.len());
+    server.handle_input(&hello, now);
+    let answer = server.poll_transmit().to_vec();
+    client.handle_input(&answer, now);
+    assert!(matches!(client.poll_event(), Some(Event::Ready { .. })));
+    client
+}
+
+/// Feeds `wire` in `chunks` and drains events after each: through the
+/// general decoder alone, or as the drivers do, with `poll_message` first.
+/// Returns every event (as Debug text) and every byte the client wrote.
+fn decode_all(wire: &[u8], chunks: &[usize], fast_path: bool) -> (Vec<String>, Vec<u8>) {
+    let now = Instant::now();
+    let mut c = reproducible_client(now);
+    let mut events = Vec::new();
+    let mut written = Vec::new();
+    let mut pos = 0;
+    let mut i = 0;
+    while pos < wire.len() {
+        let n = chunks[i % chunks.len()].min(wire.len() - pos);
+        c.handle_input(&wire[pos..pos + n], now);
+        pos += n;
+        i += 1;
+        loop {
+            if fast_path {
+                while let Some(e) = c.poll_message() {
+                    events.push(format!("{e:?}"));
+                }
+            }
+            let next = if fast_path {
+                c.poll_event()
+            } else {
+                c.poll_event_general()
+            };
+            match next {
+                Some(e) => events.push(format!("{e:?}")),
+                None => break,
+            }
+        }
+        let out = c.poll_transmit().to_vec();
+        c.consume_transmit(out.len());
+        written.extend_from_slice(&out);
+    }
+    (events, written)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// `poll_message`, the drivers' fast path, decodes any server stream,
+    /// valid or not, to the same events and the same answers as the general
+    /// frame decoder alone.
+    #[test]
+    fn the_fast_path_and_the_general_path_decode_every_stream_alike(
+        frames in prop::collection::vec(raw_frame(), 0..24),
+        chunks in prop::collection::vec(1..5000usize, 1..8),
+    ) {
+        let mut wire = Vec::new();
+        for f in &frames {
+            encode_raw(f, &mut wire);
+        }
+        let general = decode_all(&wire, &chunks, false);
+        let fast = decode_all(&wire, &chunks, true);
+        prop_assert_eq!(&fast.0, &general.0, "events");
+        prop_assert!(fast.1 == general.1, "bytes written");
+    }
 
     #[test]
     fn any_messages_any_chunking_both_ways(

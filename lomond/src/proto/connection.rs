@@ -1032,6 +1032,15 @@ impl Connection {
         if let Some(event) = self.poll_message() {
             return Some(event);
         }
+        self.poll_event_general()
+    }
+
+    /// [`poll_event`](Self::poll_event) without the fast path of
+    /// [`poll_message`](Self::poll_message): every frame through the
+    /// general decoder. For the test that both decode every stream alike.
+    #[doc(hidden)]
+    #[inline]
+    pub fn poll_event_general(&mut self) -> Option<Event> {
         if self.events.is_empty() {
             if let Some(event) = self.process() {
                 return Some(event);
