@@ -11,6 +11,18 @@ use std::time::Duration;
 mod common;
 use common::{names, ws};
 
+/// Connects and reads events up to `Ready`.
+async fn open_until_ready(url: &str) -> (lomond::tokio::EventStream, lomond::tokio::AsyncSender) {
+    let mut events = ws(url).connect_async();
+    let sender = events.sender();
+    while let Some(event) = events.next().await {
+        if let Event::Ready { .. } = event {
+            break;
+        }
+    }
+    (events, sender)
+}
+
 async fn normal_session(url: String) {
     let mut events = ws(&url).protocol("chat").connect_async();
     let sender = events.sender();
@@ -174,13 +186,7 @@ async fn dropping_mid_message_closes_with_going_away() {
         Ok(())
     })
     .unwrap();
-    let mut events = ws(&server.url()).connect_async();
-    let sender = events.sender();
-    while let Some(event) = events.next().await {
-        if let Event::Ready { .. } = event {
-            break;
-        }
-    }
+    let (mut events, sender) = open_until_ready(&server.url()).await;
     // Let the half message arrive and be buffered, then drop.
     let _ = tokio::time::timeout(Duration::from_millis(200), events.next()).await;
     drop(events);
@@ -225,7 +231,8 @@ async fn a_cancelled_send_never_corrupts_the_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_of_a_cancelled_send_is_written_with_nothing_else_happening() {
-    const LEN: usize = 8 << 20;
+    // More than loopback socket buffers hold (about 10 MB here).
+    const LEN: usize = 32 << 20;
     // The server reads nothing until the send is cancelled, then expects
     // the whole frame; the client has no timers and gets no input, so only
     // the cancelled send can hand its rest to the stream.
@@ -238,18 +245,12 @@ async fn the_rest_of_a_cancelled_send_is_written_with_nothing_else_happening() {
         Ok(())
     })
     .unwrap();
-    let mut events = ws(&server.url()).connect_async();
-    let sender = events.sender();
-    while let Some(event) = events.next().await {
-        if let Event::Ready { .. } = event {
-            break;
-        }
-    }
+    let (mut events, sender) = open_until_ready(&server.url()).await;
     // The stream waits, parked, on a task of its own.
     let driver = tokio::spawn(async move { while events.next().await.is_some() {} });
     tokio::time::sleep(Duration::from_millis(50)).await;
     let cancelled =
-        tokio::time::timeout(Duration::from_millis(50), sender.send_binary(&[7; LEN])).await;
+        tokio::time::timeout(Duration::from_millis(20), sender.send_binary(&vec![7; LEN])).await;
     assert!(cancelled.is_err(), "the send finished too fast to test");
     tokio::task::spawn_blocking(move || server.join())
         .await

@@ -68,8 +68,8 @@ impl Resolver {
         port: u16,
         deadline: Option<Instant>,
     ) -> Result<Vec<SocketAddr>, ConnectError> {
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, port)]);
+        if let Some(addr) = literal(host, port) {
+            return Ok(vec![addr]);
         }
         let Some(deadline) = deadline else {
             return found(host, self.inner.resolve(host, port));
@@ -101,8 +101,8 @@ impl Resolver {
         port: u16,
         deadline: Option<Instant>,
     ) -> Result<Vec<SocketAddr>, ConnectError> {
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, port)]);
+        if let Some(addr) = literal(host, port) {
+            return Ok(vec![addr]);
         }
         let lookup = self.start(host)?;
         let name = host.to_owned();
@@ -155,6 +155,13 @@ impl Drop for Lookup {
     fn drop(&mut self) {
         self.running.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// An address literal needs no lookup.
+fn literal(host: &str, port: u16) -> Option<SocketAddr> {
+    host.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, port))
 }
 
 fn resolve_error(host: &str, e: io::Error) -> ConnectError {

@@ -199,6 +199,18 @@ mod tests {
         }
     }
 
+    fn assert_connect_timeout<S: std::fmt::Debug>(result: Result<S, ConnectError>) {
+        assert!(
+            matches!(
+                result,
+                Err(ConnectError::Timeout {
+                    stage: Stage::Connect
+                })
+            ),
+            "{result:?}"
+        );
+    }
+
     fn within(d: Duration) -> Option<Instant> {
         Some(Instant::now() + d)
     }
@@ -259,15 +271,7 @@ mod tests {
         let timeout = Duration::from_millis(300);
         let start = Instant::now();
         let result = connect("127.0.0.1", addr.port(), &o, within(timeout));
-        assert!(
-            matches!(
-                result,
-                Err(ConnectError::Timeout {
-                    stage: Stage::Connect
-                })
-            ),
-            "{result:?}"
-        );
+        assert_connect_timeout(result);
         // Only "it ended, and not early": without the deadline, SYN
         // retries would go on for minutes.
         let took = start.elapsed();
@@ -323,14 +327,6 @@ mod tests {
         assert_eq!(addr, live_addr);
         let o = options_with(vec![dead]);
         let result = connect_async("dead.test", 1, &o, within(Duration::from_millis(300))).await;
-        assert!(
-            matches!(
-                result,
-                Err(ConnectError::Timeout {
-                    stage: Stage::Connect
-                })
-            ),
-            "{result:?}"
-        );
+        assert_connect_timeout(result);
     }
 }
