@@ -1,0 +1,86 @@
+//! Time: what the connection waits for next, and what happens when a
+//! deadline passes (pings, the unresponsive peer, the handshake and close
+//! timeouts).
+
+use super::*;
+
+impl Connection {
+    // ---------------------------------------------------------------- timers
+
+    /// How many more bytes must arrive before decoding can go on: the rest
+    /// of the frame being received, or 1 when that is not known (between
+    /// frames, in the handshake). A driver may wait for this much before it
+    /// wakes (`SO_RCVLOWAT`), saving wakeups on large frames.
+    pub fn input_wanted(&self) -> usize {
+        match self.read {
+            ReadState::Payload { header, seen } if self.message.frame_is_compressed() => {
+                (header.len as usize - seen)
+                    .saturating_sub(self.input.len())
+                    .max(1)
+            }
+            ReadState::Payload { header, .. } => (header.len as usize)
+                .saturating_sub(self.input.len())
+                .max(1),
+            ReadState::Header => 1,
+        }
+    }
+
+    /// The next instant at which [`handle_timeout`](Self::handle_timeout)
+    /// must be called, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let t = &self.timers;
+        let candidates: [Option<Instant>; 5] = match self.phase {
+            Phase::Handshake | Phase::RejectBody { .. } => [t.handshake, None, None, None, None],
+            Phase::Open => [
+                t.close,
+                if self.close_sent { None } else { t.next_ping },
+                t.next_poll,
+                t.unresponsive,
+                None,
+            ],
+            Phase::Draining { .. } => [t.close, None, None, None, None],
+            Phase::Done => [None; 5],
+        };
+        candidates.into_iter().flatten().min()
+    }
+
+    /// Acts on every deadline that has passed by `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        let due = |d: Option<Instant>| d.is_some_and(|d| d <= now);
+        match std::mem::replace(&mut self.phase, Phase::Handshake) {
+            Phase::Done => self.phase = Phase::Done,
+            Phase::Handshake if due(self.timers.handshake) => {
+                self.disconnect(DisconnectReason::HandshakeTimeout)
+            }
+            Phase::RejectBody {
+                error,
+                response,
+                body,
+                ..
+            } if due(self.timers.handshake) => self.finish_reject(error, response, body),
+            Phase::Draining { reason } if due(self.timers.close) => self.disconnect(reason),
+            Phase::Open if due(self.timers.close) => {
+                self.disconnect(DisconnectReason::CloseTimeout)
+            }
+            Phase::Open if due(self.timers.unresponsive) => {
+                self.events.push_back(Event::Unresponsive);
+                self.disconnect(DisconnectReason::Unresponsive);
+            }
+            Phase::Open => {
+                self.phase = Phase::Open;
+                if due(self.timers.next_ping) {
+                    if !self.close_sent && !self.write_buffer_full(0) {
+                        self.queue_frame(OpCode::Ping, b"");
+                    }
+                    self.timers.next_ping = self.config.ping_rate.map(|t| now + t);
+                }
+                if due(self.timers.next_poll) {
+                    self.events.push_back(Event::Poll);
+                    self.timers.next_poll = self.config.poll.map(|t| now + t);
+                }
+            }
+            other => self.phase = other,
+        }
+    }
+}
