@@ -135,6 +135,47 @@ pub enum HandshakeError {
     BadRequest(&'static str),
 }
 
+/// An option that cannot be used, found before anything connects. Values
+/// are quoted back only where they are no secret: a custom header's value
+/// never is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionError {
+    /// The `Host` is empty or not a valid header value.
+    #[error("invalid host {0:?}")]
+    Host(String),
+    /// The request target does not start with `/` or has spaces or controls.
+    #[error("invalid request target {0:?}")]
+    Resource(String),
+    /// A subprotocol is not an HTTP token.
+    #[error("subprotocol {0:?} is not an HTTP token")]
+    ProtocolNotToken(String),
+    /// The same subprotocol is offered twice.
+    #[error("subprotocol {0:?} offered twice")]
+    ProtocolTwice(String),
+    /// An extension offer is not a valid header value.
+    #[error("invalid extension offer {0:?}")]
+    Extension(String),
+    /// The `Origin` or `User-Agent` is not a valid header value.
+    #[error("invalid header value {0:?}")]
+    HeaderValue(String),
+    /// A custom header's name is not a valid header name.
+    #[error("invalid header name {0:?}")]
+    HeaderName(String),
+    /// A custom header would replace one the handshake sets itself.
+    #[error("header {0:?} is set by the handshake itself")]
+    ManagedHeader(String),
+    /// A custom header's value (not shown) is not a valid header value.
+    #[error("invalid value for header {0:?}")]
+    ValueOfHeader(String),
+    /// A permessage-deflate window size outside 8-15 bits.
+    #[error("window bits {0} outside 8 to 15")]
+    WindowBits(u8),
+    /// A zlib compression level outside 0-9.
+    #[error("compression level {0} outside 0 to 9")]
+    Level(u32),
+}
+
 /// The stage of the connection pipeline a [`ConnectError`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -170,9 +211,10 @@ pub enum ConnectError {
     /// The URL's scheme is not ws (or wss where TLS is available).
     #[error("unsupported URL scheme {0:?}")]
     UnsupportedScheme(String),
-    /// A handshake option (header, subprotocol, origin) is not valid on the wire.
+    /// A handshake option (header, subprotocol, origin) is not valid on
+    /// the wire, or a compression setting is out of range.
     #[error("invalid handshake option: {0}")]
-    InvalidOption(String),
+    InvalidOption(OptionError),
     /// The host name did not resolve to any address.
     #[error("could not resolve {host}")]
     Resolve {

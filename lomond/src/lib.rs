@@ -46,7 +46,9 @@ mod utf8_bytes;
 mod websocket;
 
 pub use blocking::Sender;
-pub use error::{ConnectError, Error, HandshakeError, ProtocolError, SendError, Stage};
+pub use error::{
+    ConnectError, Error, HandshakeError, OptionError, ProtocolError, SendError, Stage,
+};
 pub use event::{DisconnectReason, Event};
 pub use websocket::WebSocket;
 

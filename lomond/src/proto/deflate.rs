@@ -5,7 +5,7 @@
 //! than the message size limit allows, so a decompression bomb costs at most
 //! the limit before it is refused. Compression uses zlib-rs through flate2.
 
-use crate::error::{HandshakeError, ProtocolError};
+use crate::error::{HandshakeError, OptionError, ProtocolError};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// Smallest LZ77 window RFC 7692 allows (2^8 bytes).
@@ -144,17 +144,17 @@ pub(crate) fn split_element(element: &str) -> (&str, Option<&str>) {
 
 impl DeflateConfig {
     /// Checks the configuration can be offered.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), OptionError> {
         for bits in [self.server_max_window_bits, self.client_max_window_bits]
             .into_iter()
             .flatten()
         {
             if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&bits) {
-                return Err(format!("window bits {bits} outside 8 to 15"));
+                return Err(OptionError::WindowBits(bits));
             }
         }
         if self.level > 9 {
-            return Err(format!("compression level {} outside 0 to 9", self.level));
+            return Err(OptionError::Level(self.level));
         }
         Ok(())
     }

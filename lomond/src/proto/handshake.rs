@@ -5,7 +5,7 @@
 //! ended within the configured limit is an error, never a growing buffer.
 
 use super::deflate::{self, DeflateConfig, DeflateParams};
-use crate::error::HandshakeError;
+use crate::error::{HandshakeError, OptionError};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -79,42 +79,42 @@ fn is_header_value(s: &str) -> bool {
 impl ClientRequest {
     /// Checks every field is safe to put on the wire, so a header value can
     /// never smuggle a line break into the request.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), OptionError> {
         if !is_header_value(&self.host) || self.host.is_empty() {
-            return Err(format!("invalid host {:?}", self.host));
+            return Err(OptionError::Host(self.host.clone()));
         }
         if !self.resource.starts_with('/') || !self.resource.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(format!("invalid request target {:?}", self.resource));
+            return Err(OptionError::Resource(self.resource.clone()));
         }
         for p in &self.protocols {
             if !is_token(p) {
-                return Err(format!("subprotocol {p:?} is not an HTTP token"));
+                return Err(OptionError::ProtocolNotToken(p.clone()));
             }
         }
         for (i, p) in self.protocols.iter().enumerate() {
             if self.protocols[..i].contains(p) {
-                return Err(format!("subprotocol {p:?} offered twice"));
+                return Err(OptionError::ProtocolTwice(p.clone()));
             }
         }
         for e in &self.extensions {
             if !is_header_value(e) {
-                return Err(format!("invalid extension offer {e:?}"));
+                return Err(OptionError::Extension(e.clone()));
             }
         }
         for v in self.origin.iter().chain(self.user_agent.iter()) {
             if !is_header_value(v) {
-                return Err(format!("invalid header value {v:?}"));
+                return Err(OptionError::HeaderValue(v.clone()));
             }
         }
         for (name, value) in &self.headers {
             if HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("invalid header name {name:?}"));
+                return Err(OptionError::HeaderName(name.clone()));
             }
             if MANAGED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(format!("header {name:?} is set by the handshake itself"));
+                return Err(OptionError::ManagedHeader(name.clone()));
             }
             if !is_header_value(value) {
-                return Err(format!("invalid value for header {name:?}"));
+                return Err(OptionError::ValueOfHeader(name.clone()));
             }
         }
         Ok(())
@@ -470,13 +470,36 @@ mod tests {
             f(&mut r);
             r.validate().unwrap_err()
         };
-        bad(&|r| r.headers.push(("X".into(), "a\r\nEvil: 1".into())));
-        bad(&|r| r.headers.push(("Bad Name".into(), "a".into())));
-        bad(&|r| r.headers.push(("sec-websocket-key".into(), "a".into())));
-        bad(&|r| r.protocols.push("two words".into()));
-        bad(&|r| r.protocols.push("chat".into()));
-        bad(&|r| r.origin = Some("x\ny".into()));
-        bad(&|r| r.resource = "/a b".into());
+        // The value of a custom header is never quoted back (it may be a
+        // credential); only its name.
+        assert_eq!(
+            bad(&|r| r.headers.push(("X".into(), "secret\r\nEvil: 1".into()))),
+            OptionError::ValueOfHeader("X".into())
+        );
+        assert_eq!(
+            bad(&|r| r.headers.push(("Bad Name".into(), "a".into()))),
+            OptionError::HeaderName("Bad Name".into())
+        );
+        assert_eq!(
+            bad(&|r| r.headers.push(("sec-websocket-key".into(), "a".into()))),
+            OptionError::ManagedHeader("sec-websocket-key".into())
+        );
+        assert_eq!(
+            bad(&|r| r.protocols.push("two words".into())),
+            OptionError::ProtocolNotToken("two words".into())
+        );
+        assert_eq!(
+            bad(&|r| r.protocols.push("chat".into())),
+            OptionError::ProtocolTwice("chat".into())
+        );
+        assert_eq!(
+            bad(&|r| r.origin = Some("x\ny".into())),
+            OptionError::HeaderValue("x\ny".into())
+        );
+        assert_eq!(
+            bad(&|r| r.resource = "/a b".into()),
+            OptionError::Resource("/a b".into())
+        );
         bad(&|r| r.resource = "a".into());
         bad(&|r| r.host = "h\r\n".into());
     }
