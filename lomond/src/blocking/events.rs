@@ -244,11 +244,7 @@ impl Drop for Events {
     fn drop(&mut self) {
         if let State::Run(stream) = &self.state {
             let stream = stream.clone();
-            let closed = self
-                .shared
-                .core()
-                .close(1001, "going away", Instant::now())
-                .is_ok();
+            let closed = self.shared.core().go_away(Instant::now());
             if closed {
                 let _ = self.shared.flush(false);
             }

@@ -501,6 +501,32 @@ fn after_a_protocol_error_input_is_ignored_until_the_server_closes() {
 }
 
 #[test]
+fn going_away_queues_a_close_and_ends_the_connection() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    assert!(c.go_away(now));
+    assert_eq!(
+        sent_frames(&mut c),
+        [(OpCode::Close, true, b"\x03\xe9going away".to_vec())]
+    );
+    assert!(c.is_done());
+    assert!(events(&mut c).iter().any(|e| matches!(
+        e,
+        Event::Disconnected {
+            reason: crate::event::DisconnectReason::Dropped,
+            ..
+        }
+    )));
+    // Not open yet: nothing to say goodbye with, but it ends all the same.
+    let mut c = Connection::client(request(), Config::default(), now).unwrap();
+    let hello = c.poll_transmit().len();
+    c.consume_transmit(hello);
+    assert!(!c.go_away(now));
+    assert!(c.poll_transmit().is_empty());
+    assert!(c.is_done());
+}
+
+#[test]
 fn client_initiated_close() {
     let now = Instant::now();
     let mut c = open_client(Config::default(), now);

@@ -266,11 +266,7 @@ impl Drop for EventStream {
     fn drop(&mut self) {
         if let State::Running(running) = &self.state {
             let shared = &running.shared;
-            {
-                let mut core = shared.core();
-                let _ = core.close(1001, "going away", now());
-                core.abandon();
-            }
+            shared.core().go_away(now());
             shared.close_now();
             self.slot.end();
         }

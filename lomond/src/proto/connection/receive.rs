@@ -126,6 +126,16 @@ impl Connection {
         }
     }
 
+    /// The application dropped the connection, as both drivers handle it:
+    /// a Close (1001, going away) is queued when the connection is open,
+    /// then it ends as [`abandon`](Self::abandon) ends it. Returns whether a
+    /// Close was queued, to be written before the socket closes.
+    pub fn go_away(&mut self, now: Instant) -> bool {
+        let queued = self.close(1001, "going away", now).is_ok();
+        self.abandon();
+        queued
+    }
+
     /// The application dropped the connection: it ends now, with
     /// `Disconnected(Dropped)`. Queue a Close first if one should go out.
     pub fn abandon(&mut self) {
