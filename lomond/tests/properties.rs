@@ -38,14 +38,17 @@ fn config(deflate: bool) -> Config {
     c
 }
 
-fn pair(deflate: bool) -> (Connection, Connection) {
-    let now = Instant::now();
-    let request = ClientRequest {
+fn request() -> ClientRequest {
+    ClientRequest {
         host: "h".into(),
         resource: "/".into(),
         ..Default::default()
-    };
-    let mut client = Connection::client(request, config(deflate), now).unwrap();
+    }
+}
+
+/// Runs the opening handshake between `client` and a server on the same
+/// configuration; both are open after it.
+fn shake_hands(client: &mut Connection, deflate: bool, now: Instant) -> Connection {
     let mut server = Connection::server(vec![], config(deflate), now);
     let hello = client.poll_transmit().to_vec();
     client.consume_transmit(hello.len());
@@ -55,6 +58,13 @@ fn pair(deflate: bool) -> (Connection, Connection) {
     client.handle_input(&answer, now);
     assert!(matches!(client.poll_event(), Some(Event::Ready { .. })));
     assert!(matches!(server.poll_event(), Some(Event::Ready { .. })));
+    server
+}
+
+fn pair(deflate: bool) -> (Connection, Connection) {
+    let now = Instant::now();
+    let mut client = Connection::client(request(), config(deflate), now).unwrap();
+    let server = shake_hands(&mut client, deflate, now);
     (client, server)
 }
 
@@ -171,25 +181,14 @@ fn encode_raw(f: &RawFrame, out: &mut Vec<u8>) {
 /// An open client whose masks are reproducible, so two of them write the
 /// same bytes for the same events.
 fn reproducible_client(now: Instant) -> Connection {
-    let request = ClientRequest {
-        host: "h".into(),
-        resource: "/".into(),
-        ..Default::default()
-    };
     let mut client = Connection::client_with_entropy(
-        request,
+        request(),
         config(false),
         now,
         Box::new(FixedEntropy::new([9, 8, 7, 6, 5])),
     )
     .unwrap();
-    let mut server = Connection::server(vec![], config(false), now);
-    let hello = client.poll_transmit().to_vec();
-    client.consume_transmit(hello.len());
-    server.handle_input(&hello, now);
-    let answer = server.poll_transmit().to_vec();
-    client.handle_input(&answer, now);
-    assert!(matches!(client.poll_event(), Some(Event::Ready { .. })));
+    shake_hands(&mut client, false, now);
     client
 }
 

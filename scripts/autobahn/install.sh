@@ -6,7 +6,8 @@
 # Everything comes from package registries (Debian's archive and PyPI), so a
 # fresh clone needs nothing beside it. Outside CI, the python2.7 packages in
 # ../shared/autobahn/debs are used when that folder exists, which saves their
-# download; CI always takes the path without it, so that path stays proven.
+# download; CI always takes the path without ../shared, so that path stays
+# proven.
 # AB_DEB_CACHE names another folder of those packages.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
