@@ -257,7 +257,7 @@ impl Shared {
     }
 
     // Kept out of `write_queued`, whose every call paid for it inlined (a
-    // larger frame to set up: +40 instructions per echo round trip).
+    // larger frame to set up: +32 instructions per echo round trip).
     #[cold]
     #[inline(never)]
     fn fail_write(&self, stream: &TcpStream, e: &io::Error) {
