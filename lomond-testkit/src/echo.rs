@@ -107,8 +107,38 @@ pub(crate) fn server_config() -> Config {
     config
 }
 
-fn serve(mut stream: TcpStream, stop: &AtomicBool) -> io::Result<()> {
+/// A stream the echo server can serve on.
+pub trait EchoStream: Read + Write {
+    /// Bounds the next reads.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl EchoStream for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl EchoStream for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+}
+
+/// Serves one echo connection (as [`EchoServer`] does) over `stream`, on a
+/// thread of its own, until the connection ends: for a client that brings
+/// its own stream, a Unix socket say.
+pub fn echo_on<S: EchoStream + Send + 'static>(stream: S) -> JoinHandle<io::Result<()>> {
+    thread::spawn(move || serve_on(stream, &AtomicBool::new(false)))
+}
+
+fn serve(stream: TcpStream, stop: &AtomicBool) -> io::Result<()> {
     stream.set_nodelay(true)?;
+    serve_on(stream, stop)
+}
+
+fn serve_on<S: EchoStream>(mut stream: S, stop: &AtomicBool) -> io::Result<()> {
     let mut conn = Connection::server(vec!["chat".into()], server_config(), Instant::now());
     let mut buf = vec![0u8; 64 << 10];
     loop {

@@ -16,7 +16,7 @@ mod echo;
 mod script;
 
 pub use async_echo::AsyncEchoServer;
-pub use echo::EchoServer;
+pub use echo::{echo_on, EchoServer, EchoStream};
 pub use script::{read_frame, read_request, upgrade, ScriptServer};
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};

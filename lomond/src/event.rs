@@ -35,8 +35,9 @@ pub enum Event {
     Connected {
         /// The WebSocket URL.
         url: String,
-        /// The address connected to.
-        addr: SocketAddr,
+        /// The address connected to; `None` over a stream the application
+        /// brought that has no IP address (a Unix socket, say).
+        addr: Option<SocketAddr>,
     },
     /// The server did not accept the upgrade. `Disconnected` follows.
     Rejected {
@@ -133,7 +134,11 @@ impl fmt::Display for Event {
         match self {
             Event::Connecting { url } => write!(f, "{name} {url}"),
             Event::ConnectFail { error } => write!(f, "{name}: {}", Chain(error)),
-            Event::Connected { url, addr } => write!(f, "{name} {url} ({addr})"),
+            Event::Connected {
+                url,
+                addr: Some(addr),
+            } => write!(f, "{name} {url} ({addr})"),
+            Event::Connected { url, addr: None } => write!(f, "{name} {url}"),
             Event::Rejected { error, .. } => write!(f, "{name}: {error}"),
             Event::Ready {
                 protocol,

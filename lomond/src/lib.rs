@@ -56,5 +56,5 @@ pub use bytes::Bytes;
 pub use options::Options;
 pub use payload::Payload;
 pub use proto::{Config, DeflateConfig, DeflateParams};
-pub use transport::{Resolve, Resolver};
+pub use transport::{Duplex, Resolve, Resolver};
 pub use utf8_bytes::Utf8Bytes;

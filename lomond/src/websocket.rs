@@ -4,7 +4,7 @@ use crate::blocking::{Events, Sender, Shared};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::{Config, DeflateConfig};
-use crate::transport::{Resolve, Resolver};
+use crate::transport::{Duplex, Resolve, Resolver, Socket};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +76,21 @@ impl WebSocket {
 
     /// Starts the connection: the same as iterating.
     pub fn connect(self) -> Events {
-        Events::new(self.url, self.options, self.shared)
+        Events::new(self.url, self.options, self.shared, None)
+    }
+
+    /// Starts the connection over `stream`, already connected to the
+    /// server (a Unix socket, a tunnel made by hand...), instead of
+    /// resolving and connecting to the URL's host. The URL still names the
+    /// host and path in the upgrade request. The events are the same as
+    /// [`connect`](Self::connect)'s.
+    pub fn connect_on(self, stream: impl Duplex) -> Events {
+        Events::new(
+            self.url,
+            self.options,
+            self.shared,
+            Some(Socket::new(stream)),
+        )
     }
 
     /// Starts the connection on tokio: a `Stream` of the same events.
@@ -84,7 +98,22 @@ impl WebSocket {
     pub fn connect_async(self) -> crate::tokio::EventStream {
         // Blocking senders will never see this connection: tell them.
         self.shared.end();
-        crate::tokio::EventStream::new(self.url, self.options, self.slot)
+        crate::tokio::EventStream::new(self.url, self.options, self.slot, None)
+    }
+
+    /// Starts the connection on tokio over `stream`, already connected to
+    /// the server (a Unix socket, an in-memory pipe, a tunnel made by
+    /// hand...), instead of resolving and connecting to the URL's host. The
+    /// URL still names the host and path in the upgrade request. The events
+    /// are the same as [`connect_async`](Self::connect_async)'s.
+    #[cfg(feature = "tokio")]
+    pub fn connect_async_on<S>(self, stream: S) -> crate::tokio::EventStream
+    where
+        S: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        self.shared.end();
+        let socket = crate::transport::AsyncSocket::new(stream);
+        crate::tokio::EventStream::new(self.url, self.options, self.slot, Some(socket))
     }
 
     /// Offers a subprotocol (call again to offer more, in preference order).

@@ -643,3 +643,55 @@ fn a_large_frame_arriving_in_pieces_is_delivered_when_its_last_piece_comes() {
     server.join();
     common::assert_large_frame_session(&events);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_session_over_a_unix_socket_the_application_brought() {
+    let (client, server) = std::os::unix::net::UnixStream::pair().unwrap();
+    let served = lomond_testkit::echo_on(server);
+    // The host is only named in the request: nothing resolves or connects.
+    let ws = ws("ws://unix.invalid/chat").ping_rate(Some(Duration::from_millis(50)));
+    let sender = ws.sender();
+    let mut events = Vec::new();
+    let mut writer = None;
+    for event in ws.connect_on(client) {
+        match &event {
+            Event::Ready { .. } => {
+                // From another thread while this one blocks reading: the
+                // stream is read and written at once.
+                let sender = sender.clone();
+                writer = Some(thread::spawn(move || {
+                    sender.send_text("hello").unwrap();
+                    sender.send_binary(&vec![7; 300 << 10]).unwrap();
+                }));
+            }
+            // A pong answers the automatic ping: the timers run too.
+            Event::Pong(_) => {
+                let _ = sender.close(1000, "bye");
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    writer.unwrap().join().unwrap();
+    served.join().unwrap().unwrap();
+    assert!(matches!(&events[1], Event::Connected { addr: None, .. }));
+    let names = names(&events);
+    assert_eq!(
+        names[..5],
+        ["connecting", "connected", "ready", "text", "binary"]
+    );
+    assert!(names.contains(&"pong"), "{names:?}");
+    assert_eq!(names[names.len() - 2..], ["closed", "disconnected"]);
+    assert!(matches!(&events[3], Event::Text(t) if t == "hello"));
+    assert!(matches!(&events[4], Event::Binary(b) if b.len() == 300 << 10));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_brought_stream_that_ends_is_a_lost_connection() {
+    let (client, server) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(server);
+    let events: Vec<Event> = ws("ws://unix.invalid/").connect_on(client).collect();
+    assert_eq!(names(&events), ["connecting", "connected", "disconnected"]);
+}

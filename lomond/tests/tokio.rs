@@ -671,3 +671,102 @@ async fn a_large_frame_arriving_in_pieces_is_delivered_when_its_last_piece_comes
     server.join();
     common::assert_large_frame_session(&seen);
 }
+
+/// A tokio Unix socket whose other end an echo server serves.
+#[cfg(unix)]
+fn unix_echo() -> (
+    tokio::net::UnixStream,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
+    let (client, server) = std::os::unix::net::UnixStream::pair().unwrap();
+    client.set_nonblocking(true).unwrap();
+    let served = lomond_testkit::echo_on(server);
+    (tokio::net::UnixStream::from_std(client).unwrap(), served)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_session_over_a_unix_socket_the_application_brought() {
+    let (client, served) = unix_echo();
+    let ws = ws("ws://unix.invalid/chat").ping_rate(Some(Duration::from_millis(50)));
+    let sender = ws.async_sender();
+    let mut events = ws.connect_async_on(client);
+    let mut seen = Vec::new();
+    let mut writer = None;
+    while let Some(event) = events.next().await {
+        match &event {
+            Event::Ready { .. } => {
+                let sender = sender.clone();
+                writer = Some(tokio::spawn(async move {
+                    sender.send_text("hello").await.unwrap();
+                    sender.send_binary(&vec![7; 300 << 10]).await.unwrap();
+                }));
+            }
+            // A pong answers the automatic ping: the timers run too.
+            Event::Pong(_) => {
+                let _ = sender.close(1000, "bye").await;
+            }
+            _ => {}
+        }
+        seen.push(event);
+    }
+    writer.unwrap().await.unwrap();
+    served.join().unwrap().unwrap();
+    assert!(matches!(&seen[1], Event::Connected { addr: None, .. }));
+    let names = names(&seen);
+    assert_eq!(
+        names[..5],
+        ["connecting", "connected", "ready", "text", "binary"]
+    );
+    assert!(names.contains(&"pong"), "{names:?}");
+    assert_eq!(names[names.len() - 2..], ["closed", "disconnected"]);
+    assert!(matches!(&seen[3], Event::Text(t) if t == "hello"));
+    assert!(matches!(&seen[4], Event::Binary(b) if b.len() == 300 << 10));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_stream_face_over_a_brought_stream() {
+    let (client, served) = unix_echo();
+    let (mut stream, response) = lomond::tokio::client_async("ws://unix.invalid/", client)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 101);
+    stream.send(Message::text("one")).await.unwrap();
+    stream.send(Message::binary(vec![1; 70_000])).await.unwrap();
+    assert_eq!(stream.next().await.unwrap().unwrap(), Message::text("one"));
+    assert_eq!(
+        stream.next().await.unwrap().unwrap(),
+        Message::binary(vec![1; 70_000])
+    );
+    stream.close().await.unwrap();
+    while let Some(item) = stream.next().await {
+        assert!(matches!(item, Ok(Message::Close(_))), "{item:?}");
+    }
+    served.join().unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn an_in_memory_pipe_carries_the_request_and_is_closed_on_drop() {
+    let (client, server) = tokio::io::duplex(1 << 16);
+    let mut events = ws("ws://pipe.invalid/").connect_async_on(client);
+    let mut server_side = tokio::io::BufReader::new(server);
+    // Connecting, connected: the upgrade request is then written.
+    events.next().await.unwrap();
+    events.next().await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(100), events.next()).await;
+    let mut head = Vec::new();
+    use tokio::io::AsyncBufReadExt;
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = server_side.read_until(b'\n', &mut head).await.unwrap();
+        assert!(n > 0, "the request ended early");
+    }
+    assert!(head.starts_with(b"GET / HTTP/1.1\r\n"));
+    assert!(String::from_utf8_lossy(&head).contains("Host: pipe.invalid\r\n"));
+    drop(events);
+    // Nothing was accepted, so no Close: the pipe is just shut down.
+    let mut rest = Vec::new();
+    use tokio::io::AsyncReadExt;
+    server_side.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty(), "{rest:?}");
+}

@@ -4,11 +4,10 @@ use super::shared::Shared;
 use crate::event::Event;
 use crate::options::Options;
 use crate::proto::Connection;
-use crate::transport::lowat::{self, RecvLowat};
-use crate::transport::Plan;
+use crate::transport::lowat::RecvLowat;
+use crate::transport::{Plan, Socket};
 use std::collections::VecDeque;
 use std::io;
-use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,10 +22,11 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
 const DECODE_AHEAD: usize = 16;
 
 enum State {
-    Start,
-    Connect,
+    /// With the stream the application brought, if it did.
+    Start(Option<Socket>),
+    Connect(Option<Socket>),
     /// Connected: the socket (its write side is shared with senders).
-    Run(Arc<TcpStream>),
+    Run(Arc<Socket>),
     Done,
 }
 
@@ -50,26 +50,39 @@ pub struct Events {
 }
 
 impl Events {
-    pub(crate) fn new(url: String, options: Options, shared: Arc<Shared>) -> Events {
+    /// The events of a connection to `url`, over `socket` when the
+    /// application brought one, otherwise over TCP to the URL's host.
+    pub(crate) fn new(
+        url: String,
+        options: Options,
+        shared: Arc<Shared>,
+        socket: Option<Socket>,
+    ) -> Events {
         Events {
             url,
             options,
             shared,
-            state: State::Start,
+            state: State::Start(socket),
             timeout_set: None,
             lowat: RecvLowat::new(),
             ahead: VecDeque::new(),
         }
     }
 
-    fn connect(&self) -> Result<(Connection, TcpStream, Event), Event> {
+    fn connect(&self, brought: Option<Socket>) -> Result<(Connection, Socket, Event), Event> {
         let fail = |error| Event::ConnectFail { error };
         let plan = Plan::new(&self.url, &self.options, Instant::now()).map_err(fail)?;
-        let (stream, addr) = plan.connect(&self.options).map_err(fail)?;
+        let socket = match brought {
+            Some(socket) => socket,
+            None => Socket::Tcp(plan.connect(&self.options).map_err(fail)?),
+        };
+        // Best effort: a stream that cannot bound its writes still works.
+        let _ = socket.set_write_timeout(self.options.write_timeout);
+        let addr = socket.peer_addr();
         let core = plan.session(&self.options, Instant::now()).map_err(fail)?;
         Ok((
             core,
-            stream,
+            socket,
             Event::Connected {
                 url: self.url.clone(),
                 addr,
@@ -78,7 +91,7 @@ impl Events {
     }
 
     /// Waits for input or the next deadline and feeds what happened to the core.
-    fn step(&mut self, stream: &TcpStream) {
+    fn step(&mut self, stream: &Socket) {
         let shared = &*self.shared;
         if let Some(e) = shared.take_write_error() {
             shared.core().handle_io_error(e);
@@ -104,29 +117,13 @@ impl Events {
         }
         // Read straight into the core's buffer, lent out so that senders can
         // use the core meanwhile.
-        // Reading into uninitialized room saves zeroing every byte received
-        // first (memset was 5-7% of a 1 KiB or 64 KiB receive).
         let (mut input, wanted) = {
             let mut core = shared.core();
             let wanted = core.input_wanted();
             (core.lend_input(), wanted)
         };
-        let result = if self.lowat.update(stream, wanted) > 1 {
-            // A blocking read cannot wait for a mark (see `lowat`).
-            match lowat::wait_readable(stream, timeout) {
-                Ok(true) => lowat::recv_now(stream, input.uninit_room()),
-                Ok(false) => Err(io::ErrorKind::TimedOut.into()),
-                Err(e) => Err(e),
-            }
-        } else {
-            socket2::SockRef::from(stream).recv(input.uninit_room())
-        };
+        let result = stream.read_into(&mut input, &mut self.lowat, wanted, timeout);
         let read = *result.as_ref().unwrap_or(&0);
-        // SAFETY: recv wrote the first `read` bytes of the room it was given.
-        #[allow(unsafe_code)]
-        unsafe {
-            input.assume_filled(read)
-        };
         let now = Instant::now();
         let mut core = shared.core();
         core.return_input(input, read, now);
@@ -168,9 +165,9 @@ impl Events {
         }
     }
 
-    fn finish(&mut self, stream: &TcpStream) {
+    fn finish(&mut self, stream: &Socket) {
         let _ = self.shared.flush(false);
-        let _ = stream.shutdown(Shutdown::Both);
+        stream.shutdown();
         self.shared.end();
         self.state = State::Done;
     }
@@ -186,29 +183,32 @@ impl Iterator for Events {
             return Some(event);
         }
         loop {
-            match &self.state {
-                State::Start => {
-                    self.state = State::Connect;
+            match &mut self.state {
+                State::Start(socket) => {
+                    self.state = State::Connect(socket.take());
                     return Some(Event::Connecting {
                         url: self.url.clone(),
                     });
                 }
-                State::Connect => match self.connect() {
-                    Ok((core, stream, event)) => {
-                        let stream = Arc::new(stream);
-                        self.shared.start(core, stream.clone());
-                        // Write the upgrade request; a failure surfaces as
-                        // the first step's error.
-                        let _ = self.shared.flush(true);
-                        self.state = State::Run(stream);
-                        return Some(event);
+                State::Connect(socket) => {
+                    let brought = socket.take();
+                    match self.connect(brought) {
+                        Ok((core, stream, event)) => {
+                            let stream = Arc::new(stream);
+                            self.shared.start(core, stream.clone());
+                            // Write the upgrade request; a failure surfaces as
+                            // the first step's error.
+                            let _ = self.shared.flush(true);
+                            self.state = State::Run(stream);
+                            return Some(event);
+                        }
+                        Err(event) => {
+                            self.shared.end();
+                            self.state = State::Done;
+                            return Some(event);
+                        }
                     }
-                    Err(event) => {
-                        self.shared.end();
-                        self.state = State::Done;
-                        return Some(event);
-                    }
-                },
+                }
                 State::Run(stream) => {
                     // `ahead` is empty here: it is filled only with an
                     // event that is returned at once, and emptied above.

@@ -17,9 +17,8 @@
 use crate::error::SendError;
 use crate::lock::lock;
 use crate::proto::Connection;
-use crate::transport::segment::segment_size;
-use std::io::{self, Write};
-use std::net::{Shutdown, TcpStream};
+use crate::transport::Socket;
+use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
@@ -43,7 +42,7 @@ enum Link {
 struct Writer {
     buf: Vec<u8>,
     /// None before the connection and after it ends.
-    stream: Option<Arc<TcpStream>>,
+    stream: Option<Arc<Socket>>,
 }
 
 /// One WebSocket's connection, shared by its event iterator and senders.
@@ -88,7 +87,7 @@ impl DerefMut for CoreGuard<'_> {
 
 impl Shared {
     /// The connection is up: senders may use `core` and write to `stream`.
-    pub(crate) fn start(&self, core: Connection, stream: Arc<TcpStream>) {
+    pub(crate) fn start(&self, core: Connection, stream: Arc<Socket>) {
         *lock(&self.link) = Link::Live(Box::new(core));
         lock(&self.writer).stream = Some(stream);
     }
@@ -208,7 +207,7 @@ impl Shared {
                 // Not connected, or over: nothing can be written.
                 return Ok(());
             };
-            let unit = if whole { segment_size(&**stream) } else { 0 };
+            let unit = if whole { stream.segment_size() } else { 0 };
             loop {
                 match self.live() {
                     // Unit 0 (not `whole`) takes everything.
@@ -218,7 +217,7 @@ impl Shared {
                 if buf.is_empty() {
                     break;
                 }
-                if let Err(e) = (&**stream).write_all(buf) {
+                if let Err(e) = stream.write_all(buf) {
                     buf.clear();
                     self.fail_write(stream, &e);
                     return Err(e);
@@ -260,7 +259,7 @@ impl Shared {
     // larger frame to set up: +32 instructions per echo round trip).
     #[cold]
     #[inline(never)]
-    fn fail_write(&self, stream: &TcpStream, e: &io::Error) {
+    fn fail_write(&self, stream: &Socket, e: &io::Error) {
         let mut slot = lock(&self.write_error);
         if slot.is_none() {
             // SO_SNDTIMEO ends a write that made no progress with EAGAIN.
@@ -273,7 +272,7 @@ impl Shared {
             });
         }
         // Wake the event thread: its read ends, and it reports the error.
-        let _ = stream.shutdown(Shutdown::Both);
+        stream.shutdown();
     }
 }
 
@@ -283,7 +282,7 @@ mod tests {
     use crate::proto::tests::open_client;
     use crate::proto::Config;
     use std::io::Read;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
     use std::time::{Duration, Instant};
 
     #[test]
@@ -294,7 +293,7 @@ mod tests {
         let shared = Arc::new(Shared::default());
         shared.start(
             open_client(Config::default(), Instant::now()),
-            Arc::new(client),
+            Arc::new(Socket::new(client)),
         );
         // More than the socket takes while the server does not read, so
         // the feeder blocks in its write, holding the write lock.

@@ -7,7 +7,7 @@ use crate::event::Event;
 use crate::options::Options;
 use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
-use crate::transport::Plan;
+use crate::transport::{AsyncSocket, Plan, ReadHalf};
 use futures_core::Stream;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -15,8 +15,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 /// How many messages the stream decodes ahead under one lock of the core
@@ -24,11 +22,12 @@ use tokio::time::Sleep;
 /// messages).
 const DECODE_AHEAD: usize = 16;
 
-type Connecting =
-    Pin<Box<dyn Future<Output = Result<(Connection, TcpStream, SocketAddr), ConnectError>> + Send>>;
+type Connected = (Connection, AsyncSocket, Option<SocketAddr>);
+type Connecting = Pin<Box<dyn Future<Output = Result<Connected, ConnectError>> + Send>>;
 
 enum State {
-    Start(Box<Options>),
+    /// With the stream the application brought, if it did.
+    Start(Box<Options>, Option<AsyncSocket>),
     Connecting(Connecting),
     Running(Box<Running>),
     Done,
@@ -56,11 +55,18 @@ fn now() -> std::time::Instant {
 }
 
 impl EventStream {
-    pub(crate) fn new(url: String, options: Options, slot: Arc<Slot>) -> EventStream {
+    /// The events of a connection to `url`, over `socket` when the
+    /// application brought one, otherwise over TCP to the URL's host.
+    pub(crate) fn new(
+        url: String,
+        options: Options,
+        slot: Arc<Slot>,
+        socket: Option<AsyncSocket>,
+    ) -> EventStream {
         EventStream {
             url,
             write_timeout: options.write_timeout,
-            state: State::Start(Box::new(options)),
+            state: State::Start(Box::new(options), socket),
             slot,
         }
     }
@@ -81,11 +87,16 @@ impl EventStream {
 async fn connect(
     url: String,
     options: Options,
-) -> Result<(Connection, TcpStream, SocketAddr), ConnectError> {
+    brought: Option<AsyncSocket>,
+) -> Result<Connected, ConnectError> {
     let plan = Plan::new(&url, &options, now())?;
-    let (stream, addr) = plan.connect_async(&options).await?;
+    let socket = match brought {
+        Some(socket) => socket,
+        None => AsyncSocket::Tcp(plan.connect_async(&options).await?),
+    };
+    let addr = socket.peer_addr();
     let core = plan.session(&options, now())?;
-    Ok((core, stream, addr))
+    Ok((core, socket, addr))
 }
 
 struct Running {
@@ -93,7 +104,7 @@ struct Running {
     /// Messages decoded ahead (see [`Connection::poll_message`]), in order;
     /// no memory is held while the connection waits.
     ahead: VecDeque<Event>,
-    read: OwnedReadHalf,
+    read: ReadHalf,
     sleep: Pin<Box<Sleep>>,
     sleep_at: Option<std::time::Instant>,
     lowat: RecvLowat,
@@ -128,7 +139,9 @@ impl Running {
             }
             let read = {
                 let mut core = shared.core();
-                self.lowat.update(self.read.as_ref(), core.input_wanted());
+                if let Some(tcp) = self.read.tcp() {
+                    self.lowat.update(tcp, core.input_wanted());
+                }
                 let buf = core.input_buffer();
                 tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, buf)
             };
@@ -206,9 +219,10 @@ impl Stream for EventStream {
         }
         loop {
             match &mut this.state {
-                State::Start(options) => {
+                State::Start(options, socket) => {
                     let options = std::mem::take(options);
-                    this.state = State::Connecting(Box::pin(connect(this.url.clone(), *options)));
+                    let connecting = connect(this.url.clone(), *options, socket.take());
+                    this.state = State::Connecting(Box::pin(connecting));
                     return Poll::Ready(Some(Event::Connecting {
                         url: this.url.clone(),
                     }));
@@ -220,7 +234,7 @@ impl Stream for EventStream {
                     };
                     return Poll::Ready(Some(match result {
                         Ok((core, stream, addr)) => {
-                            let (read, write) = stream.into_split();
+                            let (read, write) = stream.split();
                             let shared = Arc::new(Shared::new(core, write, this.write_timeout));
                             this.slot.set(shared.clone());
                             this.state = State::Running(Box::new(Running {
@@ -276,7 +290,7 @@ impl Drop for EventStream {
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
-            State::Start(_) => "start",
+            State::Start(..) => "start",
             State::Connecting(_) => "connecting",
             State::Running(_) => "running",
             State::Done => "done",

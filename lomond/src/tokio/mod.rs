@@ -31,4 +31,7 @@ mod split;
 pub use events::EventStream;
 pub use sender::AsyncSender;
 pub(crate) use sender::Slot;
-pub use split::{connect_async, connect_async_with, CloseFrame, Message, WsStream};
+pub use split::{
+    client_async, client_async_with, connect_async, connect_async_with, CloseFrame, Message,
+    WsStream,
+};

@@ -10,6 +10,7 @@
 use crate::lock::lock;
 use crate::proto::Connection;
 use crate::transport::segment::segment_size;
+use crate::transport::WriteHalf;
 use futures_util::task::AtomicWaker;
 use std::future::{poll_fn, Future};
 use std::io;
@@ -18,12 +19,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::AsyncWrite;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::Sleep;
 
 /// The write side of the socket and the bytes being written.
 pub(crate) struct Writer {
-    half: Option<OwnedWriteHalf>,
+    half: Option<WriteHalf>,
     buf: Vec<u8>,
     pos: usize,
     /// `Options::write_timeout`: how long a write may make no progress.
@@ -57,7 +57,7 @@ impl Writer {
                 }
                 // Unit 0 (not `whole`) takes everything.
                 let unit = match &self.half {
-                    Some(half) if whole => segment_size(half.as_ref()),
+                    Some(half) if whole => half.tcp().map_or(0, segment_size),
                     _ => 0,
                 };
                 lock(core).take_transmit_whole(&mut self.buf, unit);
@@ -111,8 +111,12 @@ impl Writer {
         }
     }
 
-    /// Drops the write half, which sends FIN once the read half is gone too.
+    /// Shuts the write half down and drops it (a TCP half sends FIN once
+    /// the read half is gone too).
     fn close(&mut self) {
+        if let Some(half) = &mut self.half {
+            half.shutdown_now();
+        }
         self.half = None;
         self.buf.clear();
         self.pos = 0;
@@ -148,7 +152,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(
         core: Connection,
-        half: OwnedWriteHalf,
+        half: WriteHalf,
         write_timeout: Option<Duration>,
     ) -> Shared {
         Shared {
@@ -234,7 +238,8 @@ impl Shared {
                 self.core().take_transmit(&mut w.buf);
                 w.pos = 0;
             }
-            if let Some(half) = &w.half {
+            let w = &mut *w;
+            if let Some(half) = &mut w.half {
                 let _ = half.try_write(&w.buf[w.pos..]);
             }
             w.close();

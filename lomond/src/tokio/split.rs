@@ -17,6 +17,7 @@ use futures_sink::Sink;
 use futures_util::StreamExt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A close frame's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +107,29 @@ pub async fn connect_async(url: &str) -> Result<(WsStream, Response), Error> {
 
 /// Connects with a configured [`WebSocket`] and completes the handshake.
 pub async fn connect_async_with(ws: WebSocket) -> Result<(WsStream, Response), Error> {
-    let mut events = ws.connect_async();
+    handshake(ws.connect_async()).await
+}
+
+/// Completes the handshake for `url` over `stream`, already connected to
+/// the server (a Unix socket, an in-memory pipe, a tunnel made by hand),
+/// as tokio-tungstenite's `client_async` does.
+pub async fn client_async<S>(url: &str, stream: S) -> Result<(WsStream, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    client_async_with(WebSocket::new(url)?, stream).await
+}
+
+/// [`client_async`] with a configured [`WebSocket`].
+pub async fn client_async_with<S>(ws: WebSocket, stream: S) -> Result<(WsStream, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    handshake(ws.connect_async_on(stream)).await
+}
+
+/// Runs `events` until the handshake's outcome.
+async fn handshake(mut events: EventStream) -> Result<(WsStream, Response), Error> {
     while let Some(event) = events.next().await {
         match event {
             Event::Ready { response, .. } => {

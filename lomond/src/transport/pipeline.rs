@@ -4,7 +4,6 @@
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::Connection;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 /// The checked target of one connection attempt and its connect deadline.
@@ -30,14 +29,9 @@ impl Plan {
     }
 
     /// Resolves and connects, blocking.
-    pub(crate) fn connect(
-        &self,
-        options: &Options,
-    ) -> Result<(std::net::TcpStream, SocketAddr), ConnectError> {
-        let (stream, addr) =
-            super::tcp::connect(&self.target.host, self.target.port, options, self.deadline)?;
-        let _ = stream.set_write_timeout(options.write_timeout);
-        Ok((stream, addr))
+    pub(crate) fn connect(&self, options: &Options) -> Result<std::net::TcpStream, ConnectError> {
+        super::tcp::connect(&self.target.host, self.target.port, options, self.deadline)
+            .map(|(stream, _)| stream)
     }
 
     /// Resolves and connects on tokio.
@@ -45,8 +39,10 @@ impl Plan {
     pub(crate) async fn connect_async(
         &self,
         options: &Options,
-    ) -> Result<(::tokio::net::TcpStream, SocketAddr), ConnectError> {
-        super::tcp::connect_async(&self.target.host, self.target.port, options, self.deadline).await
+    ) -> Result<::tokio::net::TcpStream, ConnectError> {
+        super::tcp::connect_async(&self.target.host, self.target.port, options, self.deadline)
+            .await
+            .map(|(stream, _)| stream)
     }
 
     /// The protocol core for the session, made once the transport is up,
