@@ -24,6 +24,7 @@ pub(crate) mod message;
 // The tokio sink's batch of small frames; public only for the benches.
 #[doc(hidden)]
 pub mod outbox;
+mod outgoing;
 pub mod utf8;
 
 /// Internals for lomond's own fuzz targets and benches, outside the API:
@@ -42,6 +43,7 @@ pub use handshake::{ClientRequest, Response};
 pub use input::InputBuffer;
 #[doc(hidden)]
 pub use outbox::Outbox;
+pub use outgoing::Outgoing;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -2,7 +2,7 @@
 
 use super::shared::Shared;
 use crate::error::SendError;
-use crate::proto::Connection;
+use crate::proto::Outgoing;
 use std::sync::Arc;
 
 /// Where async senders find the live connection.
@@ -25,50 +25,50 @@ impl AsyncSender {
         AsyncSender { slot }
     }
 
-    async fn send(
-        &self,
-        op: impl FnOnce(&mut Connection) -> Result<(), SendError>,
-    ) -> Result<(), SendError> {
+    /// Sends `what` (each method below is one of these); resolves once
+    /// it is written.
+    pub async fn send(&self, what: Outgoing<'_>) -> Result<(), SendError> {
         let shared = self.slot.get()?;
-        op(&mut shared.core())?;
+        shared
+            .core()
+            .send(what, || tokio::time::Instant::now().into_std())?;
         shared.flush().await.map_err(SendError::from)
     }
 
     /// Sends a text message.
     pub async fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(|c| c.send_text(text)).await
+        self.send(Outgoing::text(text)).await
     }
 
     /// Sends a binary message.
     pub async fn send_binary(&self, data: &[u8]) -> Result<(), SendError> {
-        self.send(|c| c.send_binary(data)).await
+        self.send(Outgoing::binary(data)).await
     }
 
     /// Sends a text message; `compress: false` skips compression for it.
     pub async fn send_text_with(&self, text: &str, compress: bool) -> Result<(), SendError> {
-        self.send(|c| c.send_text_with(text, compress)).await
+        self.send(Outgoing::Text { text, compress }).await
     }
 
     /// Sends a binary message; `compress: false` skips compression for it.
     pub async fn send_binary_with(&self, data: &[u8], compress: bool) -> Result<(), SendError> {
-        self.send(|c| c.send_binary_with(data, compress)).await
+        self.send(Outgoing::Binary { data, compress }).await
     }
 
     /// Sends a ping (payload at most 125 bytes).
     pub async fn ping(&self, payload: &[u8]) -> Result<(), SendError> {
-        self.send(|c| c.ping(payload)).await
+        self.send(Outgoing::Ping(payload)).await
     }
 
     /// Sends a pong, e.g. when automatic pongs are off.
     pub async fn pong(&self, payload: &[u8]) -> Result<(), SendError> {
-        self.send(|c| c.pong(payload)).await
+        self.send(Outgoing::Pong(payload)).await
     }
 
     /// Starts the close handshake; the event stream then yields `Closed` and
     /// `Disconnected` as the server answers (or the close timeout ends it).
     pub async fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
-        let now = tokio::time::Instant::now().into_std();
-        self.send(|c| c.close(code, reason, now)).await
+        self.send(Outgoing::Close { code, reason }).await
     }
 
     /// Waits until the connection is open for sending (the `Ready` event).

@@ -8,7 +8,7 @@ use crate::event::Event;
 use crate::payload::Payload;
 use crate::proto::frame::OpCode;
 use crate::proto::outbox::OUTBOX_FRAMES;
-use crate::proto::{Outbox, Response};
+use crate::proto::{Outbox, Outgoing, Response};
 use crate::utf8_bytes::Utf8Bytes;
 use crate::websocket::WebSocket;
 use bytes::Bytes;
@@ -52,6 +52,22 @@ impl Message {
     /// A binary message (from `Bytes`, a `Vec<u8>`, a byte slice...).
     pub fn binary(data: impl Into<Payload>) -> Message {
         Message::Binary(data.into())
+    }
+
+    /// What sending this message asks of the connection: `Close(None)` is
+    /// a normal closure (1000).
+    pub fn outgoing(&self) -> Outgoing<'_> {
+        match self {
+            Message::Text(t) => Outgoing::text(t),
+            Message::Binary(b) => Outgoing::binary(b),
+            Message::Ping(b) => Outgoing::Ping(b),
+            Message::Pong(b) => Outgoing::Pong(b),
+            Message::Close(None) => Outgoing::normal_close(),
+            Message::Close(Some(f)) => Outgoing::Close {
+                code: f.code,
+                reason: &f.reason,
+            },
+        }
     }
 }
 
@@ -263,19 +279,7 @@ impl WsStream {
         let mut result = core.send_outbox(&mut self.outbox);
         let last_sent = result.is_ok() && last.is_some();
         if let (Ok(()), Some(last)) = (&result, last) {
-            result = match &last {
-                Message::Text(t) => core.send_text(t),
-                Message::Binary(b) => core.send_binary(b),
-                Message::Ping(b) => core.ping(b),
-                Message::Pong(b) => core.pong(b),
-                Message::Close(frame) => {
-                    let now = tokio::time::Instant::now().into_std();
-                    let (code, reason) = frame
-                        .as_ref()
-                        .map_or((1000, ""), |f| (f.code, f.reason.as_str()));
-                    core.close(code, reason, now)
-                }
-            };
+            result = core.send(last.outgoing(), || tokio::time::Instant::now().into_std());
         }
         if last_sent {
             // What the outbox may take next follows from `last` (a Close
@@ -368,7 +372,7 @@ impl Sink<Message> for WsStream {
         let committed = self.commit_batch();
         if let Some(shared) = self.events.shared() {
             let now = tokio::time::Instant::now().into_std();
-            let _ = shared.core().close(1000, "", now);
+            let _ = shared.core().send(Outgoing::normal_close(), || now);
         } else {
             return Poll::Ready(Ok(()));
         }
@@ -383,5 +387,27 @@ impl Drop for WsStream {
     /// before its Close (1001).
     fn drop(&mut self) {
         let _ = self.commit_batch();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_close_without_a_frame_is_a_normal_closure() {
+        assert_eq!(Message::Close(None).outgoing(), Outgoing::normal_close());
+        let frame = CloseFrame {
+            code: 4001,
+            reason: "bye".into(),
+        };
+        assert_eq!(
+            Message::Close(Some(frame)).outgoing(),
+            Outgoing::Close {
+                code: 4001,
+                reason: "bye"
+            }
+        );
+        assert_eq!(Message::text("t").outgoing(), Outgoing::text("t"));
     }
 }
