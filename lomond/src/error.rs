@@ -310,33 +310,6 @@ impl PartialEq for SendError {
 
 impl Eq for SendError {}
 
-/// Every way a connection can fail, for APIs that return one error type
-/// (the tokio `Sink`/`Stream` face; the event stream reports these as events).
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The connection could not be made.
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    /// The server did not accept the upgrade.
-    #[error("handshake rejected: {error}")]
-    Rejected {
-        /// What was wrong with the answer.
-        error: HandshakeError,
-        /// The response, when one was parsed.
-        response: Option<Box<crate::proto::Response>>,
-    },
-    /// The server broke the protocol.
-    #[error(transparent)]
-    Protocol(#[from] ProtocolError),
-    /// A send was refused.
-    #[error(transparent)]
-    Send(#[from] SendError),
-    /// The connection ended without a completed close handshake.
-    #[error("disconnected: {0}")]
-    Disconnected(crate::event::DisconnectReason),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@
 pub mod blocking;
 pub mod error;
 pub mod event;
+mod failure;
 mod lock;
 pub mod options;
 mod payload;
@@ -46,10 +47,9 @@ mod utf8_bytes;
 mod websocket;
 
 pub use blocking::Sender;
-pub use error::{
-    ConnectError, Error, HandshakeError, OptionError, ProtocolError, SendError, Stage,
-};
+pub use error::{ConnectError, HandshakeError, OptionError, ProtocolError, SendError, Stage};
 pub use event::{DisconnectReason, Event};
+pub use failure::Error;
 pub use websocket::WebSocket;
 
 pub use bytes::Bytes;

@@ -3,8 +3,9 @@
 //! handshake, which `futures::StreamExt::split` splits into halves.
 
 use super::events::EventStream;
-use crate::error::{Error, SendError};
+use crate::error::SendError;
 use crate::event::Event;
+use crate::failure::Error;
 use crate::payload::Payload;
 use crate::proto::frame::OpCode;
 use crate::proto::outbox::OUTBOX_FRAMES;

@@ -54,5 +54,6 @@ impl Plan {
         now: Instant,
     ) -> Result<Connection, ConnectError> {
         Connection::client(self.target.request, options.config.clone(), now)
+            .map_err(ConnectError::InvalidOption)
     }
 }

@@ -22,7 +22,7 @@ use super::input::InputBuffer;
 use super::mask;
 use super::message::MessageAssembler;
 use super::outbox::Outbox;
-use crate::error::{ConnectError, HandshakeError, ProtocolError, SendError};
+use crate::error::{HandshakeError, OptionError, ProtocolError, SendError};
 use crate::event::{DisconnectReason, Event};
 use crate::payload::Payload;
 use bytes::{Bytes, BytesMut};
@@ -115,11 +115,12 @@ pub struct Connection {
 impl Connection {
     /// A client connection that will send `request`. The upgrade request is
     /// queued at once: write [`poll_transmit`](Self::poll_transmit) first.
+    /// Fails when the request or the compression settings are invalid.
     pub fn client(
         request: ClientRequest,
         config: Config,
         now: Instant,
-    ) -> Result<Connection, ConnectError> {
+    ) -> Result<Connection, OptionError> {
         Self::client_with_entropy(request, config, now, Box::new(SystemEntropy))
     }
 
@@ -132,14 +133,14 @@ impl Connection {
         config: Config,
         now: Instant,
         mut entropy: Box<dyn Entropy>,
-    ) -> Result<Connection, ConnectError> {
+    ) -> Result<Connection, OptionError> {
         let mut request = request;
         request.extensions.clear();
         if let Some(deflate) = &config.deflate {
-            deflate.validate().map_err(ConnectError::InvalidOption)?;
+            deflate.validate()?;
             request.extensions.push(deflate.offer());
         }
-        request.validate().map_err(ConnectError::InvalidOption)?;
+        request.validate()?;
         let mut nonce = [0u8; 16];
         entropy.fill(&mut nonce);
         let key = handshake::encode_key(nonce);
