@@ -675,16 +675,7 @@ fn a_session_over_a_unix_socket_the_application_brought() {
     }
     writer.unwrap().join().unwrap();
     served.join().unwrap().unwrap();
-    assert!(matches!(&events[1], Event::Connected { addr: None, .. }));
-    let names = names(&events);
-    assert_eq!(
-        names[..5],
-        ["connecting", "connected", "ready", "text", "binary"]
-    );
-    assert!(names.contains(&"pong"), "{names:?}");
-    assert_eq!(names[names.len() - 2..], ["closed", "disconnected"]);
-    assert!(matches!(&events[3], Event::Text(t) if t == "hello"));
-    assert!(matches!(&events[4], Event::Binary(b) if b.len() == 300 << 10));
+    common::assert_brought_session(&events);
 }
 
 #[cfg(unix)]

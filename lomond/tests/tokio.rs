@@ -712,16 +712,7 @@ async fn a_session_over_a_unix_socket_the_application_brought() {
     }
     writer.unwrap().await.unwrap();
     served.join().unwrap().unwrap();
-    assert!(matches!(&seen[1], Event::Connected { addr: None, .. }));
-    let names = names(&seen);
-    assert_eq!(
-        names[..5],
-        ["connecting", "connected", "ready", "text", "binary"]
-    );
-    assert!(names.contains(&"pong"), "{names:?}");
-    assert_eq!(names[names.len() - 2..], ["closed", "disconnected"]);
-    assert!(matches!(&seen[3], Event::Text(t) if t == "hello"));
-    assert!(matches!(&seen[4], Event::Binary(b) if b.len() == 300 << 10));
+    common::assert_brought_session(&seen);
 }
 
 #[cfg(unix)]

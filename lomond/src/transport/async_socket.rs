@@ -6,7 +6,6 @@
 //! `tokio::io::split` takes one at every poll), and it offers the receive
 //! low-water mark and whole-segment writes that other streams do without.
 
-use std::any::Any;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -30,15 +29,9 @@ pub(crate) enum AsyncSocket {
 impl AsyncSocket {
     /// Wraps `stream`, keeping a tokio `TcpStream` on the TCP path.
     pub(crate) fn new<S: AsyncIo>(stream: S) -> AsyncSocket {
-        let mut stream = Some(stream);
-        if let Some(tcp) = (&mut stream as &mut dyn Any).downcast_mut::<Option<TcpStream>>() {
-            if let Some(tcp) = tcp.take() {
-                return AsyncSocket::Tcp(tcp);
-            }
-        }
-        match stream {
-            Some(other) => AsyncSocket::Other(Box::new(other)),
-            None => unreachable!("the stream was taken only as a TcpStream"),
+        match super::downcast::<TcpStream, _>(stream) {
+            Ok(tcp) => AsyncSocket::Tcp(tcp),
+            Err(other) => AsyncSocket::Other(Box::new(other)),
         }
     }
 

@@ -21,3 +21,18 @@ pub(crate) use pipeline::Plan;
 pub use resolve::{Resolve, Resolver, SystemResolver};
 pub use socket::Duplex;
 pub(crate) use socket::Socket;
+
+/// `stream` as a `T`, if it is one: how a brought stream that is a TCP
+/// socket is put on the TCP path.
+pub(crate) fn downcast<T: 'static, S: 'static>(stream: S) -> Result<T, S> {
+    let mut stream = Some(stream);
+    if let Some(t) = (&mut stream as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
+        if let Some(t) = t.take() {
+            return Ok(t);
+        }
+    }
+    match stream {
+        Some(stream) => Err(stream),
+        None => unreachable!("the stream was taken only as a T"),
+    }
+}

@@ -13,7 +13,6 @@
 
 use super::lowat::{self, RecvLowat};
 use crate::proto::InputBuffer;
-use std::any::Any;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
@@ -102,15 +101,9 @@ impl std::fmt::Debug for Socket {
 impl Socket {
     /// Wraps `stream`, keeping a `TcpStream` on the TCP path.
     pub(crate) fn new<S: Duplex>(stream: S) -> Socket {
-        let mut stream = Some(stream);
-        if let Some(tcp) = (&mut stream as &mut dyn Any).downcast_mut::<Option<TcpStream>>() {
-            if let Some(tcp) = tcp.take() {
-                return Socket::Tcp(tcp);
-            }
-        }
-        match stream {
-            Some(other) => Socket::Other(Box::new(other)),
-            None => unreachable!("the stream was taken only as a TcpStream"),
+        match super::downcast::<TcpStream, _>(stream) {
+            Ok(tcp) => Socket::Tcp(tcp),
+            Err(other) => Socket::Other(Box::new(other)),
         }
     }
 

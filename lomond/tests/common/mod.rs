@@ -110,3 +110,20 @@ pub fn is_write_timeout(event: &Event) -> bool {
         } if e.kind() == std::io::ErrorKind::TimedOut
     )
 }
+
+/// What a session over a brought stream with an echo server at its other
+/// end shows, when the client sends "hello" and 300 KiB once ready and
+/// closes at the first pong: no address, both echoes in order, the pong of
+/// an automatic ping, a clean close.
+pub fn assert_brought_session(events: &[Event]) {
+    assert!(matches!(&events[1], Event::Connected { addr: None, .. }));
+    let names = names(events);
+    assert_eq!(
+        names[..5],
+        ["connecting", "connected", "ready", "text", "binary"]
+    );
+    assert!(names.contains(&"pong"), "{names:?}");
+    assert_eq!(names[names.len() - 2..], ["closed", "disconnected"]);
+    assert!(matches!(&events[3], Event::Text(t) if t == "hello"));
+    assert!(matches!(&events[4], Event::Binary(b) if b.len() == 300 << 10));
+}
