@@ -26,7 +26,7 @@
 
 // `unsafe` is allowed only where a benchmark showed it pays, one block at a
 // time, each with its SAFETY comment: reads into uninitialized buffer room
-// (`proto::input`, the blocking driver), masked writes into a buffer's spare
+// (`proto::input`, `transport::socket`), masked writes into a buffer's spare
 // capacity (`proto::mask`) and the socket's receive low-water
 // mark (`transport::lowat`).
 #![deny(unsafe_code)]
