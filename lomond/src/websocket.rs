@@ -96,9 +96,7 @@ impl WebSocket {
     /// Starts the connection on tokio: a `Stream` of the same events.
     #[cfg(feature = "tokio")]
     pub fn connect_async(self) -> crate::tokio::EventStream {
-        // Blocking senders will never see this connection: tell them.
-        self.shared.end();
-        crate::tokio::EventStream::new(self.url, self.options, self.slot, None)
+        self.start_async(None)
     }
 
     /// Starts the connection on tokio over `stream`, already connected to
@@ -111,9 +109,17 @@ impl WebSocket {
     where
         S: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        self.start_async(Some(crate::transport::AsyncSocket::new(stream)))
+    }
+
+    #[cfg(feature = "tokio")]
+    fn start_async(
+        self,
+        socket: Option<crate::transport::AsyncSocket>,
+    ) -> crate::tokio::EventStream {
+        // Blocking senders will never see this connection: tell them.
         self.shared.end();
-        let socket = crate::transport::AsyncSocket::new(stream);
-        crate::tokio::EventStream::new(self.url, self.options, self.slot, Some(socket))
+        crate::tokio::EventStream::new(self.url, self.options, self.slot, socket)
     }
 
     /// Offers a subprotocol (call again to offer more, in preference order).
