@@ -7,7 +7,7 @@ use lomond::proto::deflate::DeflateConfig;
 use lomond::proto::handshake::accept_key;
 use lomond::proto::internal::FixedEntropy;
 use lomond::proto::{ClientRequest, Config, Connection};
-use lomond::Event;
+use lomond::proto::Event;
 use std::time::{Duration, Instant};
 
 fuzz_target!(|data: &[u8]| {

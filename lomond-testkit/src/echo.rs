@@ -1,7 +1,7 @@
 //! A blocking WebSocket echo server on lomond's core (server role).
 
+use lomond::proto::Event;
 use lomond::proto::{Config, Connection};
-use lomond::Event;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -5,17 +5,23 @@
 //! always `Disconnected`. In between come `Rejected` or `Ready`, then messages,
 //! pings, polls and the close handshake. `BackOff` is emitted between
 //! connections by the reconnecting wrapper.
+//!
+//! The protocol core reports its part of this sequence (from `Rejected` or
+//! `Ready` to `Disconnected`) as [`proto::Event`], which converts into
+//! [`Event`] variant for variant; the connect events and `BackOff` come
+//! from the layers above it.
 
 use crate::error::{ConnectError, HandshakeError, ProtocolError};
 use crate::payload::Payload;
+use crate::proto;
 use crate::proto::handshake::Response;
 use crate::utf8_bytes::Utf8Bytes;
 use bytes::Bytes;
 use std::fmt;
-use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
+
+pub use crate::proto::DisconnectReason;
 
 /// Something that happened on a WebSocket connection.
 #[derive(Debug, Clone)]
@@ -128,6 +134,52 @@ impl Event {
     }
 }
 
+impl From<proto::Event> for Event {
+    /// The core's event as the application sees it: each variant becomes
+    /// its namesake.
+    #[inline(always)]
+    fn from(event: proto::Event) -> Self {
+        match event {
+            proto::Event::Text(text) => Event::Text(text),
+            proto::Event::Binary(data) => Event::Binary(data),
+            proto::Event::Ping(data) => Event::Ping(data),
+            proto::Event::Pong(data) => Event::Pong(data),
+            proto::Event::Poll => Event::Poll,
+            proto::Event::Rejected { error, response } => Event::Rejected { error, response },
+            proto::Event::Ready {
+                response,
+                protocol,
+                extensions,
+                deflate,
+            } => Event::Ready {
+                response,
+                protocol,
+                extensions,
+                deflate,
+            },
+            proto::Event::Unresponsive => Event::Unresponsive,
+            proto::Event::Closing { code, reason } => Event::Closing { code, reason },
+            proto::Event::Closed { code, reason } => Event::Closed { code, reason },
+            proto::Event::Disconnected { reason, graceful } => {
+                Event::Disconnected { reason, graceful }
+            }
+            proto::Event::ProtocolError { error } => Event::ProtocolError { error },
+        }
+    }
+}
+
+impl proto::DriverEvent for Event {
+    #[inline(always)]
+    fn text(text: Utf8Bytes) -> Self {
+        Event::Text(text)
+    }
+
+    #[inline(always)]
+    fn binary(data: Payload) -> Self {
+        Event::Binary(data)
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name();
@@ -195,44 +247,89 @@ impl fmt::Debug for Preview<'_> {
     }
 }
 
-/// Why a connection ended.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// The close handshake completed and the server closed the connection.
-    Closed,
-    /// The connection closed without a completed close handshake.
-    ConnectionLost,
-    /// A read or write failed.
-    Io(Arc<io::Error>),
-    /// A Close was sent and the server did not finish the close within
-    /// `close_timeout`.
-    CloseTimeout,
-    /// Nothing arrived within `ping_timeout`.
-    Unresponsive,
-    /// The server did not complete the opening handshake within
-    /// `handshake_timeout`.
-    HandshakeTimeout,
-    /// The handshake was rejected (see the `Rejected` event).
-    Rejected,
-    /// lomond failed the connection because of the server's protocol error.
-    ProtocolError(ProtocolError),
-    /// The connection was dropped by the application.
-    Dropped,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::DriverEvent;
 
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DisconnectReason::Closed => f.write_str("closed"),
-            DisconnectReason::ConnectionLost => f.write_str("connection lost"),
-            DisconnectReason::Io(e) => write!(f, "i/o error: {e}"),
-            DisconnectReason::CloseTimeout => f.write_str("close timeout"),
-            DisconnectReason::Unresponsive => f.write_str("unresponsive"),
-            DisconnectReason::HandshakeTimeout => f.write_str("handshake timeout"),
-            DisconnectReason::Rejected => f.write_str("rejected"),
-            DisconnectReason::ProtocolError(e) => write!(f, "protocol error: {e}"),
-            DisconnectReason::Dropped => f.write_str("dropped"),
+    fn response() -> Box<Response> {
+        Box::new(Response {
+            status: 101,
+            reason: "Switching Protocols".into(),
+            headers: Default::default(),
+            body: Bytes::new(),
+        })
+    }
+
+    /// Each event of the core, converted, is its namesake with the same
+    /// fields: the Debug forms match, as do the names.
+    #[test]
+    fn core_events_become_their_namesakes() {
+        let reason = || Utf8Bytes::from_validated(Payload::from(Bytes::from_static(b"bye")));
+        let core = vec![
+            proto::Event::Rejected {
+                error: HandshakeError::Status { status: 403 },
+                response: Some(response()),
+            },
+            proto::Event::Ready {
+                response: response(),
+                protocol: Some("chat".into()),
+                extensions: vec!["permessage-deflate".into()],
+                deflate: None,
+            },
+            proto::Event::Text(reason()),
+            proto::Event::Binary(Payload::from(Bytes::from_static(&[1, 2, 3]))),
+            proto::Event::Ping(Bytes::from_static(b"pi")),
+            proto::Event::Pong(Bytes::from_static(b"po")),
+            proto::Event::Poll,
+            proto::Event::Unresponsive,
+            proto::Event::Closing {
+                code: Some(1001),
+                reason: reason(),
+            },
+            proto::Event::Closed {
+                code: None,
+                reason: reason(),
+            },
+            proto::Event::Disconnected {
+                reason: DisconnectReason::CloseTimeout,
+                graceful: true,
+            },
+            proto::Event::ProtocolError {
+                error: ProtocolError::ReservedOpCode(3),
+            },
+        ];
+        let names = [
+            "rejected",
+            "ready",
+            "text",
+            "binary",
+            "ping",
+            "pong",
+            "poll",
+            "unresponsive",
+            "closing",
+            "closed",
+            "disconnected",
+            "protocol_error",
+        ];
+        assert_eq!(core.len(), names.len());
+        for (event, name) in core.into_iter().zip(names) {
+            let before = format!("{event:?}");
+            let after = Event::from(event);
+            assert_eq!(after.name(), name);
+            assert_eq!(format!("{after:?}"), before);
         }
+        // The fast path's constructors agree with the conversion.
+        let text = Utf8Bytes::from_validated(Payload::from(Bytes::from_static(b"hi")));
+        assert_eq!(
+            format!("{:?}", <Event as DriverEvent>::text(text.clone())),
+            format!("{:?}", Event::from(proto::Event::text(text)))
+        );
+        let data = Payload::from(Bytes::from_static(b"\x00"));
+        assert_eq!(
+            format!("{:?}", <Event as DriverEvent>::binary(data.clone())),
+            format!("{:?}", Event::from(proto::Event::binary(data)))
+        );
     }
 }

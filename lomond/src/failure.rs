@@ -5,7 +5,7 @@
 //! core's errors depend on nothing above them.
 
 use crate::error::{ConnectError, HandshakeError, ProtocolError, SendError};
-use crate::event::DisconnectReason;
+use crate::proto::DisconnectReason;
 use crate::proto::Response;
 
 /// Every way a connection can fail, for APIs that return one error type

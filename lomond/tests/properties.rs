@@ -6,8 +6,8 @@ use lomond::proto::deflate::DeflateConfig;
 use lomond::proto::internal::FixedEntropy;
 use lomond::proto::mask::{apply_mask, extend_masked, rotate_key};
 use lomond::proto::utf8::Utf8Validator;
+use lomond::proto::Event;
 use lomond::proto::{ClientRequest, Config, Connection};
-use lomond::Event;
 use proptest::prelude::*;
 use std::time::Instant;
 

@@ -27,8 +27,8 @@
 
 use lomond::proto::frame::{encode_header, FrameHeader, OpCode};
 use lomond::proto::handshake::accept_key;
+use lomond::proto::Event;
 use lomond::proto::{Config, Connection, DeflateConfig};
-use lomond::Event;
 use lomond_bench::RepeatedFrames;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

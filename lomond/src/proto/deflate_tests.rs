@@ -2,13 +2,13 @@
 //! handshake, RSV1 rules, streamed and bounded inflation, compressed sends.
 
 use super::deflate::{DeflateConfig, DeflateParams, Deflater};
+use super::event::Event;
 use super::frame::{encode_header, FrameHeader, OpCode};
 use super::tests::{
     events, frame, names, new_client, pump, request, upgrade_response, written_frames,
 };
 use super::{Config, Connection};
 use crate::error::{HandshakeError, ProtocolError};
-use crate::event::Event;
 use std::time::Instant;
 
 fn deflate_config(d: DeflateConfig) -> Config {

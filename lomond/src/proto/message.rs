@@ -3,10 +3,10 @@
 //! bytes arrive.
 
 use super::deflate::Inflater;
+use super::event::Event;
 use super::frame::{FrameHeader, OpCode};
 use super::utf8::Utf8Validator;
 use crate::error::ProtocolError;
-use crate::event::Event;
 use crate::utf8_bytes::Utf8Bytes;
 use bytes::{Bytes, BytesMut};
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod connection;
 pub mod deflate;
 mod entropy;
+mod event;
 // Raw frames and masking: for lomond's test servers, benches and fuzz
 // targets, not for sending (only the connection sends, with keys of its
 // own drawing).
@@ -39,6 +40,7 @@ pub use config::Config;
 pub use connection::Connection;
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use entropy::{Entropy, SystemEntropy};
+pub use event::{DisconnectReason, DriverEvent, Event};
 pub use handshake::{ClientRequest, Response};
 pub use input::InputBuffer;
 #[doc(hidden)]

@@ -3,6 +3,7 @@
 
 use super::deflate::DeflateConfig;
 use super::entropy::FixedEntropy;
+use super::event::Event;
 use super::frame::OpCode;
 use super::outbox::{Outbox, OUTBOX_FRAMES};
 use super::tests::{
@@ -11,7 +12,6 @@ use super::tests::{
 };
 use super::{Config, Connection};
 use crate::error::SendError;
-use crate::event::Event;
 use std::time::Instant;
 
 /// An open client whose mask keys count up, so each differs (the nonce is

@@ -1,13 +1,13 @@
 //! Byte-level tests of [`Connection`]: known input bytes in, exact events and
 //! output bytes out, with a fake clock.
 
+use super::event::Event;
 use super::frame::{encode_header, parse_header, FrameHeader, OpCode};
 use super::handshake::{accept_key, ClientRequest};
 use super::internal::FixedEntropy;
 use super::mask::apply_mask;
 use super::{Config, Connection};
 use crate::error::{HandshakeError, ProtocolError, SendError};
-use crate::event::Event;
 use std::time::{Duration, Instant};
 
 /// Entropy pattern: the nonce is 16 bytes of 0x01, mask keys 01 01 01 01.
@@ -113,7 +113,7 @@ pub(super) fn names(events: &[Event]) -> Vec<String> {
             Event::Closed { code, reason } => format!("closed:{code:?}:{reason}"),
             Event::Disconnected { reason, graceful } => format!("disconnected:{reason}:{graceful}"),
             Event::Rejected { error, .. } => format!("rejected:{error:?}"),
-            other => other.name().to_string(),
+            other => crate::Event::from(other.clone()).name().to_string(),
         })
         .collect()
 }

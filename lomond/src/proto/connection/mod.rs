@@ -16,6 +16,7 @@ use super::close;
 use super::config::Config;
 use super::deflate::{DeflateParams, Deflater, Inflater};
 use super::entropy::{Entropy, MaskKeys, SystemEntropy};
+use super::event::{DisconnectReason, DriverEvent, Event};
 use super::frame::{self, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use super::handshake::{self, Agreement, ClientRequest, Response};
 use super::input::InputBuffer;
@@ -23,7 +24,6 @@ use super::mask;
 use super::message::MessageAssembler;
 use super::outbox::Outbox;
 use crate::error::{HandshakeError, OptionError, ProtocolError, SendError};
-use crate::event::{DisconnectReason, Event};
 use crate::payload::Payload;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -226,9 +226,19 @@ impl Connection {
     /// [`poll_event`](Self::poll_event), and when it gives an event, up to
     /// `limit` messages after it decoded ahead into `ahead` with
     /// [`poll_message`](Self::poll_message): what a driver takes under one
-    /// lock of a shared core. The caller hands out `ahead` first.
-    pub fn poll_event_ahead(&mut self, ahead: &mut VecDeque<Event>, limit: usize) -> Option<Event> {
-        let event = self.poll_event()?;
+    /// lock of a shared core. The caller hands out `ahead` first. Events
+    /// come out as the driver's own type, whole messages built in it
+    /// directly, so that its queue holds what it hands out.
+    #[inline]
+    pub fn poll_event_ahead<E: DriverEvent>(
+        &mut self,
+        ahead: &mut VecDeque<E>,
+        limit: usize,
+    ) -> Option<E> {
+        let event = match self.decode_message() {
+            Some(event) => event,
+            None => self.poll_event_general()?.into(),
+        };
         while ahead.len() < limit {
             let Some(next) = self.decode_message() else {
                 break;
