@@ -138,7 +138,7 @@ fn serve(stream: TcpStream, stop: &AtomicBool) -> io::Result<()> {
     serve_on(stream, stop)
 }
 
-fn serve_on<S: EchoStream>(mut stream: S, stop: &AtomicBool) -> io::Result<()> {
+pub(crate) fn serve_on<S: EchoStream>(mut stream: S, stop: &AtomicBool) -> io::Result<()> {
     let mut conn = Connection::server(vec!["chat".into()], server_config(), Instant::now());
     let mut buf = vec![0u8; 64 << 10];
     loop {

@@ -14,10 +14,12 @@
 mod async_echo;
 mod echo;
 mod script;
+pub mod tls;
 
 pub use async_echo::AsyncEchoServer;
 pub use echo::{echo_on, EchoServer, EchoStream};
 pub use script::{read_frame, read_request, upgrade, ScriptServer};
+pub use tls::{Ca, TlsEchoServer};
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 

@@ -186,6 +186,8 @@ pub enum Stage {
     Resolve,
     /// The TCP connect (every address, raced).
     Connect,
+    /// The TLS handshake (`wss://`).
+    Tls,
 }
 
 impl std::fmt::Display for Stage {
@@ -194,6 +196,7 @@ impl std::fmt::Display for Stage {
             Stage::Prepare => "preparing",
             Stage::Resolve => "resolving",
             Stage::Connect => "connecting",
+            Stage::Tls => "in the TLS handshake",
         })
     }
 }
@@ -231,6 +234,9 @@ pub enum ConnectError {
         /// The last error seen.
         source: Arc<io::Error>,
     },
+    /// The TLS handshake failed, or the TLS settings cannot be used.
+    #[error("TLS failed")]
+    Tls(#[source] TlsError),
     /// The connect timeout ran out during `stage`.
     #[error("connect timed out while {stage}")]
     Timeout {
@@ -248,9 +254,57 @@ impl ConnectError {
             | ConnectError::InvalidOption(_) => Stage::Prepare,
             ConnectError::Resolve { .. } => Stage::Resolve,
             ConnectError::Connect { .. } => Stage::Connect,
+            ConnectError::Tls(TlsError::Settings(_)) => Stage::Prepare,
+            ConnectError::Tls(_) => Stage::Tls,
             ConnectError::Timeout { stage } => *stage,
         }
     }
+}
+
+/// Why TLS failed: each common failure of a certificate or a handshake by
+/// name, the rest with rustls' own error kept as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The server's certificate chain does not lead to a trusted root.
+    #[error("the server's certificate was issued by an unknown authority")]
+    UnknownIssuer,
+    /// The server's certificate (or one in its chain) has expired or is
+    /// not valid yet.
+    #[error("the server's certificate has expired or is not yet valid")]
+    Expired,
+    /// The server's certificate is not valid for the host in the URL.
+    #[error("the server's certificate is not valid for {host}")]
+    NotValidForName {
+        /// The host name (or address) connected to.
+        host: String,
+    },
+    /// The server's certificate was revoked.
+    #[error("the server's certificate was revoked")]
+    Revoked,
+    /// The server demanded a client certificate and none was configured
+    /// (or it refused the one given).
+    #[error("the server requires a client certificate")]
+    ClientCertificateRequired,
+    /// The server ended the handshake with a TLS alert.
+    #[error("the server sent TLS alert {alert}")]
+    Alert {
+        /// The alert's name, as rustls gives it (`HandshakeFailure`, ...).
+        alert: String,
+    },
+    /// The server closed the connection during the TLS handshake.
+    #[error("the server closed the connection during the TLS handshake")]
+    Closed,
+    /// Reading or writing the socket failed during the handshake.
+    #[error("i/o error in the TLS handshake")]
+    Io(#[source] Arc<io::Error>),
+    /// The TLS settings cannot be used: a PEM file that holds no
+    /// certificate or key, a key that does not match, no trust store.
+    #[error("TLS settings: {0}")]
+    Settings(String),
+    /// Anything else rustls reports.
+    #[error("TLS error")]
+    Other(#[source] Arc<dyn std::error::Error + Send + Sync>),
 }
 
 /// Why a send was refused. Nothing was queued when this is returned,

@@ -47,7 +47,9 @@ mod utf8_bytes;
 mod websocket;
 
 pub use blocking::Sender;
-pub use error::{ConnectError, HandshakeError, OptionError, ProtocolError, SendError, Stage};
+pub use error::{
+    ConnectError, HandshakeError, OptionError, ProtocolError, SendError, Stage, TlsError,
+};
 pub use event::{DisconnectReason, Event};
 pub use failure::Error;
 pub use websocket::WebSocket;
@@ -56,5 +58,10 @@ pub use bytes::Bytes;
 pub use options::Options;
 pub use payload::Payload;
 pub use proto::{Config, DeflateConfig, DeflateParams};
+/// rustls, as lomond uses it: for a [`TlsOptions::client_config`] of your own.
+#[cfg(feature = "tls")]
+pub use rustls;
+#[cfg(feature = "tls")]
+pub use transport::TlsOptions;
 pub use transport::{Duplex, Resolve, Resolver};
 pub use utf8_bytes::Utf8Bytes;

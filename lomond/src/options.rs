@@ -41,6 +41,10 @@ pub struct Options {
     /// (default off; the WebSocket pings of [`Config::ping_rate`] are the
     /// usual keepalive).
     pub tcp_keepalive: Option<Duration>,
+    /// How `wss://` connections are secured (default: the operating
+    /// system's trust store).
+    #[cfg(feature = "tls")]
+    pub tls: crate::transport::TlsOptions,
 }
 
 impl Default for Options {
@@ -56,6 +60,8 @@ impl Default for Options {
             resolver: Resolver::system(),
             happy_eyeballs_delay: Duration::from_millis(250),
             tcp_keepalive: None,
+            #[cfg(feature = "tls")]
+            tls: Default::default(),
         }
     }
 }

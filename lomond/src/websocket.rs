@@ -205,6 +205,14 @@ impl WebSocket {
         self
     }
 
+    /// Secures `wss://` connections as `tls` says: the roots trusted, a
+    /// client certificate, or a whole rustls config.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::TlsOptions) -> Self {
+        self.options.tls = tls;
+        self
+    }
+
     /// Limits the wait for the server's upgrade answer (default 30 s).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.config.handshake_timeout = timeout;

@@ -74,7 +74,7 @@ impl Events {
         let plan = Plan::new(&self.url, &self.options, Instant::now()).map_err(fail)?;
         let socket = match brought {
             Some(socket) => socket,
-            None => Socket::Tcp(plan.connect(&self.options).map_err(fail)?),
+            None => plan.connect(&self.options).map_err(fail)?,
         };
         // Best effort: a stream that cannot bound its writes still works.
         let _ = socket.set_write_timeout(self.options.write_timeout);

@@ -214,7 +214,9 @@ impl Shared {
                     Ok(mut core) => core.take_transmit_whole(buf, unit),
                     Err(_) => buf.clear(),
                 }
-                if buf.is_empty() {
+                // An empty write still sends what the transport holds of
+                // its own (TLS answering a key update).
+                if buf.is_empty() && !stream.wants_write() {
                     break;
                 }
                 if let Err(e) = stream.write_all(buf) {
@@ -240,6 +242,9 @@ impl Shared {
             if self
                 .live()
                 .map_or(true, |core| core.poll_transmit().is_empty())
+                // A flush left to us during the drain may be for bytes of
+                // the transport's own, which the queue does not show.
+                && !self.flush_wanted.load(Ordering::SeqCst)
             {
                 return Ok(());
             }

@@ -92,7 +92,7 @@ async fn connect(
     let plan = Plan::new(&url, &options, now())?;
     let socket = match brought {
         Some(socket) => socket,
-        None => AsyncSocket::Tcp(plan.connect_async(&options).await?),
+        None => plan.connect_async(&options).await?,
     };
     let addr = socket.peer_addr();
     let core = plan.session(&options, now())?;

@@ -66,7 +66,10 @@ impl Writer {
                 if self.buf.is_empty() {
                     // Nothing in flight: keep no buffer while idle.
                     self.buf = Vec::new();
-                    return Poll::Ready(Ok(()));
+                    return match &mut self.half {
+                        Some(half) if half.pending() => self.poll_pending(cx),
+                        _ => Poll::Ready(Ok(())),
+                    };
                 }
             }
             let Some(half) = self.half.as_mut() else {
@@ -84,6 +87,21 @@ impl Writer {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return self.poll_stall(cx),
             }
+        }
+    }
+
+    /// Writes what the transport holds of its own (sealed TLS records).
+    #[cold]
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(half) = self.half.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        match Pin::new(half).poll_flush(cx) {
+            Poll::Ready(result) => {
+                self.stalled = false;
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.poll_stall(cx),
         }
     }
 

@@ -23,6 +23,9 @@ type Boxed = Box<dyn AsyncIo>;
 /// The tokio driver's stream: TCP with its capabilities, or any other.
 pub(crate) enum AsyncSocket {
     Tcp(TcpStream),
+    /// TCP after the TLS handshake.
+    #[cfg(feature = "tls")]
+    Tls(Box<(TcpStream, super::tls::TlsLink)>),
     Other(Boxed),
 }
 
@@ -39,6 +42,8 @@ impl AsyncSocket {
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
             AsyncSocket::Tcp(s) => s.peer_addr().ok(),
+            #[cfg(feature = "tls")]
+            AsyncSocket::Tls(s) => s.0.peer_addr().ok(),
             AsyncSocket::Other(_) => None,
         }
     }
@@ -49,6 +54,12 @@ impl AsyncSocket {
             AsyncSocket::Tcp(s) => {
                 let (r, w) = s.into_split();
                 (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
+            }
+            #[cfg(feature = "tls")]
+            AsyncSocket::Tls(s) => {
+                let (tcp, link) = *s;
+                let (r, w) = super::tls::split(tcp, link);
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
             AsyncSocket::Other(s) => {
                 let (r, w) = tokio::io::split(s);
@@ -61,6 +72,8 @@ impl AsyncSocket {
 /// The half the event stream reads from.
 pub(crate) enum ReadHalf {
     Tcp(OwnedReadHalf),
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsReadHalf),
     Other(tokio::io::ReadHalf<Boxed>),
 }
 
@@ -69,7 +82,7 @@ impl ReadHalf {
     pub(crate) fn tcp(&self) -> Option<&TcpStream> {
         match self {
             ReadHalf::Tcp(r) => Some(r.as_ref()),
-            ReadHalf::Other(_) => None,
+            _ => None,
         }
     }
 }
@@ -82,6 +95,8 @@ impl AsyncRead for ReadHalf {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Other(r) => Pin::new(r).poll_read(cx, buf),
         }
     }
@@ -90,6 +105,8 @@ impl AsyncRead for ReadHalf {
 /// The half the writers share.
 pub(crate) enum WriteHalf {
     Tcp(OwnedWriteHalf),
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsWriteHalf),
     Other(tokio::io::WriteHalf<Boxed>),
 }
 
@@ -98,7 +115,19 @@ impl WriteHalf {
     pub(crate) fn tcp(&self) -> Option<&TcpStream> {
         match self {
             WriteHalf::Tcp(w) => Some(w.as_ref()),
-            WriteHalf::Other(_) => None,
+            _ => None,
+        }
+    }
+
+    /// Whether the transport holds bytes to write of its own (sealed TLS
+    /// records, an answer to a key update): a drain with nothing queued
+    /// flushes them.
+    #[inline]
+    pub(crate) fn pending(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(w) => w.pending(),
+            _ => false,
         }
     }
 
@@ -106,6 +135,8 @@ impl WriteHalf {
     pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             WriteHalf::Tcp(w) => w.try_write(buf),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(w) => w.try_write(buf),
             WriteHalf::Other(w) => {
                 let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
                 match Pin::new(w).poll_write(&mut cx, buf) {
@@ -119,9 +150,14 @@ impl WriteHalf {
     /// Starts shutting the stream's write side down, without waiting
     /// (a TCP half does so when dropped).
     pub(crate) fn shutdown_now(&mut self) {
-        if let WriteHalf::Other(w) = self {
-            let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-            let _ = Pin::new(w).poll_shutdown(&mut cx);
+        match self {
+            WriteHalf::Tcp(_) => {}
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(w) => w.shutdown_now(),
+            WriteHalf::Other(w) => {
+                let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+                let _ = Pin::new(w).poll_shutdown(&mut cx);
+            }
         }
     }
 }
@@ -134,6 +170,8 @@ impl AsyncWrite for WriteHalf {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Other(w) => Pin::new(w).poll_write(cx, buf),
         }
     }
@@ -141,6 +179,8 @@ impl AsyncWrite for WriteHalf {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Other(w) => Pin::new(w).poll_flush(cx),
         }
     }
@@ -148,6 +188,8 @@ impl AsyncWrite for WriteHalf {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Other(w) => Pin::new(w).poll_shutdown(cx),
         }
     }

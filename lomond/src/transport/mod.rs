@@ -1,7 +1,7 @@
 //! The connection pipeline, written once for both drivers: prepare (the URL
 //! and options checked), resolve ([`Resolver`]), TCP connect (every address
-//! raced, Happy Eyeballs), then the WebSocket session. TLS and proxy
-//! tunnels stack between connect and session. Each stage fails with its own
+//! raced, Happy Eyeballs), TLS for `wss://` (rustls), then the WebSocket
+//! session. Proxy tunnels will stack between connect and TLS. Each stage fails with its own
 //! [`ConnectError`](crate::ConnectError), naming its
 //! [`Stage`](crate::error::Stage).
 
@@ -14,6 +14,8 @@ pub mod resolve;
 pub(crate) mod segment;
 mod socket;
 pub(crate) mod tcp;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 
 #[cfg(feature = "tokio")]
 pub(crate) use async_socket::{AsyncSocket, ReadHalf, WriteHalf};
@@ -21,6 +23,8 @@ pub(crate) use pipeline::Plan;
 pub use resolve::{Resolve, Resolver, SystemResolver};
 pub use socket::Duplex;
 pub(crate) use socket::Socket;
+#[cfg(feature = "tls")]
+pub use tls::TlsOptions;
 
 /// `stream` as a `T`, if it is one: how a brought stream that is a TCP
 /// socket is put on the TCP path.

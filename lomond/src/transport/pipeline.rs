@@ -1,6 +1,9 @@
 //! [`Plan`]: one connection attempt from URL to protocol core, as both
 //! drivers run it; they differ only in how they wait.
 
+#[cfg(feature = "tokio")]
+use super::AsyncSocket;
+use super::Socket;
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::Connection;
@@ -17,9 +20,10 @@ impl Plan {
     /// Checks the URL and options; the connect timeout starts at `now`.
     pub(crate) fn new(url: &str, options: &Options, now: Instant) -> Result<Plan, ConnectError> {
         let target = Target::new(url, options)?;
+        #[cfg(not(feature = "tls"))]
         if target.secure {
             return Err(ConnectError::UnsupportedScheme(
-                "wss (TLS is not built into this version)".into(),
+                "wss (lomond was built without its \"tls\" feature)".into(),
             ));
         }
         Ok(Plan {
@@ -28,21 +32,36 @@ impl Plan {
         })
     }
 
-    /// Resolves and connects, blocking.
-    pub(crate) fn connect(&self, options: &Options) -> Result<std::net::TcpStream, ConnectError> {
-        super::tcp::connect(&self.target.host, self.target.port, options, self.deadline)
-            .map(|(stream, _)| stream)
+    /// Resolves, connects and (for `wss://`) runs the TLS handshake,
+    /// blocking.
+    pub(crate) fn connect(&self, options: &Options) -> Result<Socket, ConnectError> {
+        let (tcp, _) =
+            super::tcp::connect(&self.target.host, self.target.port, options, self.deadline)?;
+        #[cfg(feature = "tls")]
+        if self.target.secure {
+            let tls = super::tls::handshake(tcp, &options.tls, &self.target.host, self.deadline)?;
+            return Ok(Socket::Tls(Box::new(tls)));
+        }
+        Ok(Socket::Tcp(tcp))
     }
 
-    /// Resolves and connects on tokio.
+    /// [`connect`](Self::connect) on tokio.
     #[cfg(feature = "tokio")]
     pub(crate) async fn connect_async(
         &self,
         options: &Options,
-    ) -> Result<::tokio::net::TcpStream, ConnectError> {
-        super::tcp::connect_async(&self.target.host, self.target.port, options, self.deadline)
-            .await
-            .map(|(stream, _)| stream)
+    ) -> Result<AsyncSocket, ConnectError> {
+        let (tcp, _) =
+            super::tcp::connect_async(&self.target.host, self.target.port, options, self.deadline)
+                .await?;
+        #[cfg(feature = "tls")]
+        if self.target.secure {
+            let (tcp, link) =
+                super::tls::handshake_async(tcp, &options.tls, &self.target.host, self.deadline)
+                    .await?;
+            return Ok(AsyncSocket::Tls(Box::new((tcp, link))));
+        }
+        Ok(AsyncSocket::Tcp(tcp))
     }
 
     /// The protocol core for the session, made once the transport is up,

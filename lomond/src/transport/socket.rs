@@ -86,6 +86,11 @@ impl Duplex for std::os::unix::net::UnixStream {
 /// [`Duplex`].
 pub(crate) enum Socket {
     Tcp(TcpStream),
+    /// TLS over TCP: the TCP tricks are left out (lowat would count
+    /// ciphertext, and whole segments of plaintext are not whole segments
+    /// of records).
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsSocket>),
     Other(Box<dyn Duplex>),
 }
 
@@ -93,6 +98,8 @@ impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Socket::Tcp(s) => f.debug_tuple("Tcp").field(s).finish(),
+            #[cfg(feature = "tls")]
+            Socket::Tls(s) => f.debug_tuple("Tls").field(s.tcp()).finish(),
             Socket::Other(_) => f.write_str("Other"),
         }
     }
@@ -111,13 +118,15 @@ impl Socket {
     pub(crate) fn tcp(&self) -> Option<&TcpStream> {
         match self {
             Socket::Tcp(s) => Some(s),
-            Socket::Other(_) => None,
+            _ => None,
         }
     }
 
     fn duplex(&self) -> &dyn Duplex {
         match self {
             Socket::Tcp(s) => s,
+            #[cfg(feature = "tls")]
+            Socket::Tls(s) => s.tcp(),
             Socket::Other(s) => &**s,
         }
     }
@@ -135,6 +144,8 @@ impl Socket {
     ) -> io::Result<usize> {
         let tcp = match self {
             Socket::Tcp(tcp) => tcp,
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => return read_tls(tls, input),
             Socket::Other(other) => return read_other(&**other, input),
         };
         // Reading into uninitialized room saves zeroing every byte received
@@ -163,7 +174,20 @@ impl Socket {
     pub(crate) fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         match self {
             Socket::Tcp(tcp) => (&*tcp).write_all(buf),
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => write_all_tls(tls, buf),
             Socket::Other(other) => write_all_other(&**other, buf),
+        }
+    }
+
+    /// Whether the transport has bytes of its own to send (TLS answering
+    /// a key update): a flush with nothing queued writes them.
+    #[inline]
+    pub(crate) fn wants_write(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => tls.wants_write(),
+            _ => false,
         }
     }
 
@@ -183,7 +207,13 @@ impl Socket {
     /// Shuts both directions down (waking a blocked read); errors ignored,
     /// since the socket may be gone already.
     pub(crate) fn shutdown(&self) {
-        let _ = self.duplex().shutdown();
+        match self {
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => tls.shutdown(),
+            _ => {
+                let _ = self.duplex().shutdown();
+            }
+        }
     }
 
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
@@ -201,6 +231,18 @@ fn read_other(other: &dyn Duplex, input: &mut InputBuffer) -> io::Result<usize> 
     let result = other.read(input.room());
     input.filled(*result.as_ref().unwrap_or(&0));
     result
+}
+
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn read_tls(tls: &super::tls::TlsSocket, input: &mut InputBuffer) -> io::Result<usize> {
+    tls.read_into(input)
+}
+
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn write_all_tls(tls: &super::tls::TlsSocket, buf: &[u8]) -> io::Result<()> {
+    tls.write_all(buf)
 }
 
 #[inline(never)]

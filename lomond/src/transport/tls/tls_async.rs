@@ -1,0 +1,215 @@
+//! The tokio driver's TLS: the handshake as a pipeline stage, then a read
+//! half and a write half over the TCP socket's owned halves, sharing one
+//! [`TlsLink`] and no lock between their I/O.
+
+use super::link::{Next, READ_SIZE};
+use super::{handshake_io, timed_out, TlsLink, TlsOptions, WRITE_CHUNK};
+use crate::error::{ConnectError, TlsError};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+/// Runs `io` by `deadline` (on tokio's clock, as a std `Instant`).
+async fn by<T>(
+    deadline: Option<Instant>,
+    io: impl std::future::Future<Output = io::Result<T>>,
+) -> Result<T, ConnectError> {
+    match deadline {
+        None => io.await.map_err(handshake_io),
+        Some(d) => match tokio::time::timeout_at(d.into(), io).await {
+            Ok(result) => result.map_err(handshake_io),
+            Err(_) => Err(timed_out()),
+        },
+    }
+}
+
+/// Runs the TLS handshake with `host` over `tcp` by `deadline`.
+pub(crate) async fn handshake_async(
+    mut tcp: TcpStream,
+    options: &TlsOptions,
+    host: &str,
+    deadline: Option<Instant>,
+) -> Result<(TcpStream, TlsLink), ConnectError> {
+    let link = TlsLink::new(options, host).map_err(ConnectError::Tls)?;
+    let mut out = Vec::new();
+    let mut rx = vec![0; READ_SIZE];
+    loop {
+        match link.next() {
+            Next::Write => {
+                out.clear();
+                link.take_output(&mut out);
+                by(deadline, tcp.write_all(&out)).await?;
+            }
+            Next::Read => {
+                let n = by(deadline, tcp.read(&mut rx)).await?;
+                if n == 0 {
+                    return Err(ConnectError::Tls(TlsError::Closed));
+                }
+                if let Err(e) = link.feed(&rx[..n]) {
+                    out.clear();
+                    link.take_output(&mut out);
+                    let _ = tcp.try_write(&out);
+                    return Err(ConnectError::Tls(e));
+                }
+            }
+            Next::Done => return Ok((tcp, link)),
+        }
+    }
+}
+
+/// Splits a connection that has done its handshake.
+pub(crate) fn split(tcp: TcpStream, link: TlsLink) -> (TlsReadHalf, TlsWriteHalf) {
+    let link = Arc::new(link);
+    let (r, w) = tcp.into_split();
+    (
+        TlsReadHalf {
+            tcp: r,
+            link: link.clone(),
+            rx: vec![0; READ_SIZE].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        },
+        TlsWriteHalf {
+            tcp: w,
+            link,
+            out: Vec::new(),
+            pos: 0,
+        },
+    )
+}
+
+/// Reads ciphertext and hands out plaintext.
+pub(crate) struct TlsReadHalf {
+    tcp: OwnedReadHalf,
+    link: Arc<TlsLink>,
+    rx: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl AsyncRead for TlsReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            let mut pending = &this.rx[this.start..this.end];
+            let before = pending.len();
+            let result = this.link.decrypt(&mut pending, buf.initialize_unfilled());
+            this.start += before - pending.len();
+            match result {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            let mut rx = ReadBuf::new(&mut this.rx);
+            ready!(Pin::new(&mut this.tcp).poll_read(cx, &mut rx))?;
+            let n = rx.filled().len();
+            if n == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            (this.start, this.end) = (0, n);
+        }
+    }
+}
+
+/// Encrypts plaintext and writes the records.
+pub(crate) struct TlsWriteHalf {
+    tcp: OwnedWriteHalf,
+    link: Arc<TlsLink>,
+    /// Sealed records not yet written, from `pos` on.
+    out: Vec<u8>,
+    pos: usize,
+}
+
+impl TlsWriteHalf {
+    /// Whether sealed records or TLS's own bytes (an answer to a key
+    /// update) wait to be written: the driver flushes them.
+    pub(crate) fn pending(&self) -> bool {
+        self.pos < self.out.len() || self.link.wants_write()
+    }
+
+    /// Writes the sealed records, waiting for the socket.
+    fn poll_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.pos < self.out.len() {
+            let n = ready!(Pin::new(&mut self.tcp).poll_write(cx, &self.out[self.pos..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.pos += n;
+        }
+        self.out.clear();
+        self.pos = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Seals `buf` (up to a chunk of it) after what is waiting; how much.
+    fn seal(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(WRITE_CHUNK);
+        self.link.encrypt(&buf[..n], &mut self.out)?;
+        Ok(n)
+    }
+
+    /// Writes what the socket takes now, without waiting: for `Drop`.
+    pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.seal(buf)?;
+        while self.pos < self.out.len() {
+            self.pos += self.tcp.try_write(&self.out[self.pos..])?;
+        }
+        Ok(n)
+    }
+
+    /// Sends close_notify if the socket takes it at once.
+    pub(crate) fn shutdown_now(&mut self) {
+        self.link.close();
+        self.link.take_output(&mut self.out);
+        while self.pos < self.out.len() {
+            match self.tcp.try_write(&self.out[self.pos..]) {
+                Ok(n) if n > 0 => self.pos += n,
+                _ => break,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for TlsWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.poll_out(cx))?;
+        let n = this.seal(buf)?;
+        // Start writing at once; what the socket does not take now waits
+        // for the next write or flush (the driver flushes while `pending`).
+        if let Poll::Ready(Err(e)) = this.poll_out(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_out(cx))?;
+        this.link.take_output(&mut this.out);
+        ready!(this.poll_out(cx))?;
+        Pin::new(&mut this.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.link.close();
+        ready!(self.as_mut().poll_flush(cx))?;
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}

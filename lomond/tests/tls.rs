@@ -1,0 +1,306 @@
+//! wss:// through rustls, both drivers, against lomond's echo server behind
+//! rustls with certificates made for each test (lomond_testkit::tls).
+
+#[allow(dead_code)] // shared with suites that use more of it
+mod common;
+
+use common::{names, ws};
+use futures_util::StreamExt;
+use lomond::{ConnectError, Event, Stage, TlsError, TlsOptions, WebSocket};
+use lomond_testkit::tls::{server_config, Identity};
+use lomond_testkit::{Ca, TlsEchoServer};
+use std::net::TcpListener;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn trusting(ca: &Ca) -> TlsOptions {
+    TlsOptions::new()
+        .only_added_roots()
+        .add_root_pem(ca.cert_pem().as_bytes())
+        .unwrap()
+}
+
+fn server(identity: &Identity) -> TlsEchoServer {
+    TlsEchoServer::start(server_config(identity, None))
+}
+
+/// A blocking session: "hello" and 300 KiB sent from another thread once
+/// ready, both echoed, then a clean close.
+fn blocking_session(ws: WebSocket) -> Vec<Event> {
+    let sender = ws.sender();
+    let mut events = Vec::new();
+    let mut writer = None;
+    let mut echoes = 0;
+    for event in ws.connect() {
+        match &event {
+            Event::Ready { .. } => {
+                let sender = sender.clone();
+                writer = Some(thread::spawn(move || {
+                    sender.send_text("hello").unwrap();
+                    sender.send_binary(&vec![7; 300 << 10]).unwrap();
+                }));
+            }
+            Event::Text(_) | Event::Binary(_) => {
+                echoes += 1;
+                if echoes == 2 {
+                    sender.close(1000, "bye").unwrap();
+                }
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    if let Some(writer) = writer {
+        writer.join().unwrap();
+    }
+    events
+}
+
+/// The same session on tokio.
+async fn tokio_session(ws: WebSocket) -> Vec<Event> {
+    let sender = ws.async_sender();
+    let mut stream = ws.connect_async();
+    let mut events = Vec::new();
+    let mut echoes = 0;
+    while let Some(event) = stream.next().await {
+        match &event {
+            Event::Ready { .. } => {
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    sender.send_text("hello").await.unwrap();
+                    sender.send_binary(&vec![7; 300 << 10]).await.unwrap();
+                });
+            }
+            Event::Text(_) | Event::Binary(_) => {
+                echoes += 1;
+                if echoes == 2 {
+                    sender.close(1000, "bye").await.unwrap();
+                }
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    events
+}
+
+fn assert_echo_session(events: &[Event]) {
+    assert_eq!(
+        names(events),
+        [
+            "connecting",
+            "connected",
+            "ready",
+            "text",
+            "binary",
+            "closed",
+            "disconnected"
+        ],
+        "{events:#?}"
+    );
+    assert!(matches!(&events[3], Event::Text(t) if t == "hello"));
+    assert!(matches!(&events[4], Event::Binary(b) if b.len() == 300 << 10 && b[1000] == 7));
+    assert!(matches!(
+        &events[6],
+        Event::Disconnected { graceful: true, .. }
+    ));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `ws` on both drivers (built twice by `make`).
+fn both(make: impl Fn() -> WebSocket) -> [Vec<Event>; 2] {
+    let blocking = blocking_session(make());
+    let tokio = runtime().block_on(tokio_session(make()));
+    [blocking, tokio]
+}
+
+#[test]
+fn wss_echo_with_a_ca_of_our_own_on_both_drivers() {
+    let ca = Ca::new("lomond test CA");
+    let server = server(&ca.server(&["localhost"]));
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&ca))) {
+        assert_echo_session(&events);
+    }
+}
+
+/// The first event after `Connecting`, which must be a TLS `ConnectFail`.
+fn tls_failure(events: &[Event]) -> TlsError {
+    assert_eq!(names(events), ["connecting", "connect_fail"], "{events:#?}");
+    match &events[1] {
+        Event::ConnectFail {
+            error: ConnectError::Tls(e),
+        } => {
+            assert_eq!(events_stage(&events[1]), Stage::Tls);
+            e.clone()
+        }
+        other => panic!("not a TLS failure: {other:?}"),
+    }
+}
+
+fn events_stage(event: &Event) -> Stage {
+    match event {
+        Event::ConnectFail { error } => error.stage(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn a_certificate_from_an_unknown_authority_is_refused_by_name() {
+    let (ca, other) = (Ca::new("server's CA"), Ca::new("another CA"));
+    let server = server(&ca.server(&["localhost"]));
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&other))) {
+        assert!(matches!(tls_failure(&events), TlsError::UnknownIssuer));
+    }
+    // Nor is a private CA in the system's store.
+    for events in both(|| ws(&server.url("localhost"))) {
+        assert!(matches!(tls_failure(&events), TlsError::UnknownIssuer));
+    }
+}
+
+#[test]
+fn an_expired_certificate_is_refused_by_name() {
+    let ca = Ca::new("lomond test CA");
+    let server = server(&ca.expired_server(&["localhost"]));
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&ca))) {
+        assert!(matches!(tls_failure(&events), TlsError::Expired));
+    }
+}
+
+#[test]
+fn a_certificate_for_another_host_is_refused_by_name() {
+    let ca = Ca::new("lomond test CA");
+    let server = server(&ca.server(&["elsewhere.test"]));
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&ca))) {
+        let e = tls_failure(&events);
+        assert!(
+            matches!(&e, TlsError::NotValidForName { host } if host == "localhost"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the server's certificate is not valid for localhost"
+        );
+    }
+}
+
+#[test]
+fn verification_can_be_turned_off_loudly() {
+    let ca = Ca::new("nobody trusts this");
+    let server = server(&ca.server(&["elsewhere.test"]));
+    let tls = TlsOptions::new().dangerous_accept_any_certificate();
+    for events in both(|| ws(&server.url("localhost")).tls(tls.clone())) {
+        assert_echo_session(&events);
+    }
+}
+
+#[test]
+fn a_client_certificate_opens_a_server_that_demands_one() {
+    let ca = Ca::new("lomond test CA");
+    let server = TlsEchoServer::start(server_config(&ca.server(&["localhost"]), Some(&ca)));
+    let client = ca.client();
+    let tls = trusting(&ca)
+        .client_cert_pem(client.cert_pem.as_bytes(), client.key_pem.as_bytes())
+        .unwrap();
+    for events in both(|| ws(&server.url("localhost")).tls(tls.clone())) {
+        assert_echo_session(&events);
+    }
+}
+
+#[test]
+fn a_server_that_demands_a_client_certificate_says_so() {
+    let ca = Ca::new("lomond test CA");
+    let server = TlsEchoServer::start(server_config(&ca.server(&["localhost"]), Some(&ca)));
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&ca))) {
+        let names = names(&events);
+        // TLS 1.3 servers refuse a missing certificate only after the
+        // handshake, so the alert ends the connection once it is up.
+        assert_eq!(names, ["connecting", "connected", "disconnected"]);
+        let Event::Disconnected {
+            reason: lomond::DisconnectReason::Io(e),
+            ..
+        } = &events[2]
+        else {
+            panic!("{events:#?}")
+        };
+        let tls = e.get_ref().and_then(|e| e.downcast_ref::<TlsError>());
+        assert!(
+            matches!(tls, Some(TlsError::ClientCertificateRequired)),
+            "{e:?}"
+        );
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_the_tls_handshake_times_out_in_that_stage() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("wss://{}/", listener.local_addr().unwrap());
+    let held = thread::spawn(move || {
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            held.push(listener.accept().unwrap());
+        }
+        thread::sleep(Duration::from_secs(2));
+    });
+    let make = || ws(&url).connect_timeout(Some(Duration::from_millis(300)));
+    let started = Instant::now();
+    for events in both(make) {
+        assert_eq!(names(&events), ["connecting", "connect_fail"]);
+        assert!(matches!(
+            &events[1],
+            Event::ConnectFail {
+                error: ConnectError::Timeout { stage: Stage::Tls }
+            }
+        ));
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    held.join().unwrap();
+}
+
+#[test]
+fn bad_tls_settings_are_typed_errors() {
+    let e = TlsOptions::new()
+        .add_root_pem(b"not a certificate")
+        .unwrap_err();
+    assert!(matches!(e, TlsError::Settings(_)), "{e:?}");
+    let e = TlsOptions::new()
+        .client_cert_pem(Ca::new("x").cert_pem().as_bytes(), b"no key")
+        .unwrap_err();
+    assert!(matches!(e, TlsError::Settings(_)), "{e:?}");
+    // Only added roots, and none added: refused before any TLS is spoken.
+    let ca = Ca::new("lomond test CA");
+    let server = server(&ca.server(&["localhost"]));
+    let tls = TlsOptions::new().only_added_roots();
+    for events in both(|| ws(&server.url("localhost")).tls(tls.clone())) {
+        let Event::ConnectFail { error } = &events[1] else {
+            panic!("{events:#?}")
+        };
+        assert!(matches!(error, ConnectError::Tls(TlsError::Settings(_))));
+        assert_eq!(error.stage(), Stage::Prepare);
+    }
+}
+
+#[test]
+fn tls_options_show_no_key_material() {
+    let ca = Ca::new("lomond test CA");
+    let client = ca.client();
+    let tls = TlsOptions::new()
+        .client_cert_pem(client.cert_pem.as_bytes(), client.key_pem.as_bytes())
+        .unwrap();
+    let shown = format!("{tls:?}");
+    assert!(shown.contains("client_certificate: true"), "{shown}");
+    let key_body: String = client
+        .key_pem
+        .lines()
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(20)
+        .collect();
+    assert!(!shown.contains(&key_body), "{shown}");
+}
