@@ -11,6 +11,10 @@
 # bottleneck: about 2 s per compression case). The suite is installed once
 # under target/autobahn-env by scripts/autobahn/install.sh, from Debian's
 # archive and PyPI. Reports go to target/autobahn/CLIENT/reports/.
+#
+# With AUTOBAHN_WSS=1 the clients connect over wss://, through nginx
+# terminating TLS in front of each fuzzing server (certificates made for
+# the run; scripts/tls/nginx.sh), and reports go to target/autobahn-wss/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,14 +28,27 @@ clients=("$@")
 
 bash "$here/install.sh" "$env_dir"
 cargo build -q --release -p lomond --example autobahn
+wss=${AUTOBAHN_WSS:-}
+reports=autobahn; [ -n "$wss" ] && reports=autobahn-wss
+front=$((base_port + 50))
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+source "$root/scripts/tls/nginx.sh"
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; stop_nginx; }
 trap cleanup EXIT
+if [ -n "$wss" ]; then
+  tls_work=$root/target/autobahn-wss/nginx
+  rm -rf "$tls_work"; mkdir -p "$tls_work"
+  tls_certs "$tls_work/certs"
+  start_nginx "$root/scripts/tls/autobahn-nginx.conf" "$tls_work" "s|@CERTS@|$tls_work/certs|g; \
+s|@FRONT1@|$front|g; s|@BACK1@|$base_port|g; s|@FRONT2@|$((front + 1))|g; s|@BACK2@|$((base_port + 1))|g"
+  wait_port $front
+  export LOMOND_CA_FILE=$tls_work/certs/ca.pem
+fi
 
 # One server and one client per CLIENT, each pair in the background.
 run() {
-  local client=$1 port=$2 out=$root/target/autobahn/$1
+  local client=$1 port=$2 out=$root/target/$reports/$1
   rm -rf "$out"; mkdir -p "$out"
   cat >"$out/spec.json" <<JSON
 {
@@ -51,7 +68,9 @@ JSON
   local flag=""; [ "$client" = tokio ] && flag=--tokio
   local start; start=$(date +%s)
   local rc=0
-  "$root/target/release/examples/autobahn" "ws://127.0.0.1:$port" "lomond-$client" $flag --deflate \
+  local url=ws://127.0.0.1:$port
+  [ -n "$wss" ] && url=wss://127.0.0.1:$((port + 50))
+  "$root/target/release/examples/autobahn" "$url" "lomond-$client" $flag --deflate \
     >"$out/client.log" 2>&1 || rc=$?
   kill $server 2>/dev/null || true
   wait $server 2>/dev/null || true
@@ -70,7 +89,7 @@ for p in "${pids[@]}"; do wait "$p" || status=1; done
 pids=()
 
 for client in "${clients[@]}"; do
-  out=$root/target/autobahn/$client
+  out=$root/target/$reports/$client
   [ -f "$out/reports/index.json" ] || { echo "[autobahn] $client: no report"; tail -5 "$out/client.log"; status=1; continue; }
   python3 "$here/summarize.py" "$out/reports/index.json" --agent "lomond-$client" || status=1
   python3 - "$out/reports/index.json" "lomond-$client" <<'PY'

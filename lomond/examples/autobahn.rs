@@ -6,8 +6,10 @@
 //!
 //! URL defaults to ws://127.0.0.1:9001, AGENT to lomond-blocking (or
 //! lomond-tokio). `--tokio` uses the async client instead of the blocking
-//! one; `--deflate` offers permessage-deflate. `scripts/autobahn.sh` starts
-//! the server and checks the results.
+//! one; `--deflate` offers permessage-deflate. A `wss://` URL trusts the
+//! CA in the PEM file named by `LOMOND_CA_FILE`, when set (as
+//! `AUTOBAHN_WSS=1 scripts/autobahn.sh` sets it). `scripts/autobahn.sh`
+//! starts the server and checks the results.
 
 use futures_util::StreamExt;
 use lomond::{Event, WebSocket};
@@ -17,7 +19,12 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn socket(url: &str) -> Result<WebSocket> {
     let deflate = std::env::args().any(|a| a == "--deflate");
+    let mut tls = lomond::TlsOptions::new();
+    if let Ok(ca) = std::env::var("LOMOND_CA_FILE") {
+        tls = tls.only_added_roots().add_root_file(ca)?;
+    }
     Ok(WebSocket::new(url)?
+        .tls(tls)
         .compress(deflate)
         .ping_rate(None)
         .poll(None)
