@@ -3,12 +3,14 @@
 #   formatting, clippy and rustdoc (warnings are errors), unit, integration
 #   and property tests,
 #   interoperability with Python websockets (compression on), wss:// against
-#   nginx (certificates made for the run), 45 s of fuzzing per fuzz target,
+#   nginx (certificates made for the run), ws and wss through tinyproxy
+#   (HTTP CONNECT) and microsocks (SOCKS5), 45 s of fuzzing per fuzz target,
 #   the full Autobahn|Testsuite conformance run (517 cases) of both clients,
 #   and its cases 1 to 10 again over wss:// through nginx.
 # Installs what it needs (the Autobahn suite and Python websockets, from
 # Debian's archive and PyPI: scripts/autobahn/install.sh; nginx from
-# Debian's packages: scripts/tls/nginx.sh).
+# Debian's packages: scripts/tls/nginx.sh; tinyproxy and microsocks:
+# scripts/proxy.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,6 +31,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p lomond -p lomond-testkit
 cargo test
 bash scripts/interop.sh
 bash scripts/tls.sh
+bash scripts/proxy.sh
 bash scripts/fuzz.sh 45
 bash scripts/autobahn.sh
 AUTOBAHN_WSS=1 bash scripts/autobahn.sh '["1.*","2.*","3.*","4.*","5.*","6.*","7.*","9.*","10.*"]'

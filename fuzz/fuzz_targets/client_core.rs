@@ -6,8 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use lomond::proto::deflate::DeflateConfig;
 use lomond::proto::handshake::accept_key;
 use lomond::proto::internal::FixedEntropy;
-use lomond::proto::{ClientRequest, Config, Connection};
 use lomond::proto::Event;
+use lomond::proto::{ClientRequest, Config, Connection};
 use std::time::{Duration, Instant};
 
 fuzz_target!(|data: &[u8]| {
@@ -29,12 +29,17 @@ fuzz_target!(|data: &[u8]| {
         ..Default::default()
     };
     let mut c =
-        Connection::client_with_entropy(request, config, now, Box::new(FixedEntropy::new([1]))).unwrap();
+        Connection::client_with_entropy(request, config, now, Box::new(FixedEntropy::new([1])))
+            .unwrap();
     let n = c.poll_transmit().len();
     c.consume_transmit(n);
     // Half the runs start from a valid upgrade, to reach the frame decoder.
     if control & 2 != 0 {
-        let ext = if control & 1 != 0 { "Sec-WebSocket-Extensions: permessage-deflate\r\n" } else { "" };
+        let ext = if control & 1 != 0 {
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+        } else {
+            ""
+        };
         let response = format!(
             "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{ext}\r\n",
             accept_key("AQEBAQEBAQEBAQEBAQEBAQ==")

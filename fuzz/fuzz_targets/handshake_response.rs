@@ -16,6 +16,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some((response, n))) = parse_response(data, 16 << 10) {
         assert!(n <= data.len());
         let _ = validate_response(&response, "dGhlIHNhbXBsZSBub25jZQ==", &request, None);
-        let _ = validate_response(&response, "dGhlIHNhbXBsZSBub25jZQ==", &request, Some(&deflate));
+        let _ = validate_response(
+            &response,
+            "dGhlIHNhbXBsZSBub25jZQ==",
+            &request,
+            Some(&deflate),
+        );
     }
 });

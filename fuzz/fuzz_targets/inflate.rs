@@ -6,8 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use lomond::proto::deflate::DeflateConfig;
 use lomond::proto::handshake::accept_key;
 use lomond::proto::internal::FixedEntropy;
-use lomond::proto::{ClientRequest, Config, Connection};
 use lomond::proto::Event;
+use lomond::proto::{ClientRequest, Config, Connection};
 use std::time::Instant;
 
 const LIMIT: usize = 64 << 10;
@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
         ..Default::default()
     };
     let mut c =
-        Connection::client_with_entropy(request, config, now, Box::new(FixedEntropy::new([1]))).unwrap();
+        Connection::client_with_entropy(request, config, now, Box::new(FixedEntropy::new([1])))
+            .unwrap();
     let response = format!(
         "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
         accept_key("AQEBAQEBAQEBAQEBAQEBAQ==")

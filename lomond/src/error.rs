@@ -186,6 +186,8 @@ pub enum Stage {
     Resolve,
     /// The TCP connect (every address, raced).
     Connect,
+    /// The proxy tunnel (HTTP CONNECT or SOCKS5).
+    Tunnel,
     /// The TLS handshake (`wss://`).
     Tls,
 }
@@ -196,6 +198,7 @@ impl std::fmt::Display for Stage {
             Stage::Prepare => "preparing",
             Stage::Resolve => "resolving",
             Stage::Connect => "connecting",
+            Stage::Tunnel => "opening the proxy tunnel",
             Stage::Tls => "in the TLS handshake",
         })
     }
@@ -234,6 +237,14 @@ pub enum ConnectError {
         /// The last error seen.
         source: Arc<io::Error>,
     },
+    /// The proxy would not open a tunnel, or its URL cannot be used.
+    #[error("proxy {proxy} failed")]
+    Proxy {
+        /// The proxy's URL, without credentials.
+        proxy: String,
+        /// Why.
+        source: ProxyError,
+    },
     /// The TLS handshake failed, or the TLS settings cannot be used.
     #[error("TLS failed")]
     Tls(#[source] TlsError),
@@ -254,10 +265,83 @@ impl ConnectError {
             | ConnectError::InvalidOption(_) => Stage::Prepare,
             ConnectError::Resolve { .. } => Stage::Resolve,
             ConnectError::Connect { .. } => Stage::Connect,
+            ConnectError::Proxy {
+                source: ProxyError::InvalidUrl(_),
+                ..
+            } => Stage::Prepare,
+            ConnectError::Proxy { .. } => Stage::Tunnel,
             ConnectError::Tls(TlsError::Settings(_)) => Stage::Prepare,
             ConnectError::Tls(_) => Stage::Tls,
             ConnectError::Timeout { stage } => *stage,
         }
+    }
+}
+
+/// Why a proxy did not open a tunnel. Nothing here holds credentials.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The proxy URL cannot be used (scheme, host, port, credentials).
+    #[error("invalid proxy URL: {0}")]
+    InvalidUrl(String),
+    /// The HTTP proxy wants credentials, or refused the ones given: a 407,
+    /// or the 401 some proxies (tinyproxy) send instead.
+    #[error("the proxy requires authentication ({status})")]
+    AuthRequired {
+        /// The HTTP status, 407 or 401.
+        status: u16,
+    },
+    /// The HTTP proxy answered CONNECT with a status other than 2xx.
+    #[error("the proxy answered CONNECT with {status}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The proxy's answer is not valid HTTP or SOCKS5.
+    #[error("malformed proxy answer: {0}")]
+    Malformed(String),
+    /// The proxy's answer did not end within the limit.
+    #[error("the proxy's answer exceeds {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The proxy closed the connection before the tunnel was open.
+    #[error("the proxy closed the connection")]
+    Closed,
+    /// The SOCKS5 proxy accepts none of the authentication methods offered.
+    #[error("the SOCKS5 proxy accepts none of the methods offered")]
+    NoAcceptableMethod,
+    /// The SOCKS5 proxy refused the username and password.
+    #[error("the SOCKS5 proxy refused the credentials")]
+    AuthFailed,
+    /// The SOCKS5 proxy refused the connect; `code` is its reply code
+    /// (RFC 1928 §6), named by the message.
+    #[error("the SOCKS5 proxy refused: {}", socks_reply(*.code))]
+    Socks {
+        /// The reply code, 0x01 to 0xFF.
+        code: u8,
+    },
+    /// The host name is too long for SOCKS5 (over 255 bytes).
+    #[error("host name too long for SOCKS5")]
+    HostTooLong,
+    /// Reading or writing the proxy's socket failed.
+    #[error("i/o error talking to the proxy")]
+    Io(#[source] Arc<io::Error>),
+}
+
+/// RFC 1928's names for SOCKS5 reply codes.
+fn socks_reply(code: u8) -> &'static str {
+    match code {
+        0x01 => "general SOCKS server failure",
+        0x02 => "connection not allowed by ruleset",
+        0x03 => "network unreachable",
+        0x04 => "host unreachable",
+        0x05 => "connection refused",
+        0x06 => "TTL expired",
+        0x07 => "command not supported",
+        0x08 => "address type not supported",
+        _ => "unassigned reply code",
     }
 }
 

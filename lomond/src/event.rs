@@ -37,13 +37,18 @@ pub enum Event {
         /// Why.
         error: ConnectError,
     },
-    /// A TCP connection is open and the handshake request was sent.
+    /// The transport is up (TCP, the proxy tunnel, TLS) and the handshake
+    /// request was sent.
     Connected {
         /// The WebSocket URL.
         url: String,
-        /// The address connected to; `None` over a stream the application
-        /// brought that has no IP address (a Unix socket, say).
+        /// The address connected to (the proxy's, through a proxy); `None`
+        /// over a stream the application brought that has no IP address
+        /// (a Unix socket, say).
         addr: Option<SocketAddr>,
+        /// The proxy tunnelled through, as a URL without credentials, if
+        /// any (boxed: the event stays at 72 bytes).
+        proxy: Option<Box<str>>,
     },
     /// The server did not accept the upgrade. `Disconnected` follows.
     Rejected {
@@ -186,11 +191,15 @@ impl fmt::Display for Event {
         match self {
             Event::Connecting { url } => write!(f, "{name} {url}"),
             Event::ConnectFail { error } => write!(f, "{name}: {}", Chain(error)),
-            Event::Connected {
-                url,
-                addr: Some(addr),
-            } => write!(f, "{name} {url} ({addr})"),
-            Event::Connected { url, addr: None } => write!(f, "{name} {url}"),
+            Event::Connected { url, addr, proxy } => {
+                write!(f, "{name} {url}")?;
+                match (addr, proxy) {
+                    (Some(addr), Some(proxy)) => write!(f, " (through {proxy}, {addr})"),
+                    (None, Some(proxy)) => write!(f, " (through {proxy})"),
+                    (Some(addr), None) => write!(f, " ({addr})"),
+                    (None, None) => Ok(()),
+                }
+            }
             Event::Rejected { error, .. } => write!(f, "{name}: {error}"),
             Event::Ready {
                 protocol,

@@ -48,7 +48,8 @@ mod websocket;
 
 pub use blocking::Sender;
 pub use error::{
-    ConnectError, HandshakeError, OptionError, ProtocolError, SendError, Stage, TlsError,
+    ConnectError, HandshakeError, OptionError, ProtocolError, ProxyError, SendError, Stage,
+    TlsError,
 };
 pub use event::{DisconnectReason, Event};
 pub use failure::Error;
@@ -63,5 +64,5 @@ pub use proto::{Config, DeflateConfig, DeflateParams};
 pub use rustls;
 #[cfg(feature = "tls")]
 pub use transport::TlsOptions;
-pub use transport::{Duplex, Resolve, Resolver};
+pub use transport::{Duplex, Proxy, ProxySetting, Resolve, Resolver};
 pub use utf8_bytes::Utf8Bytes;

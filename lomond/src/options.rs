@@ -41,6 +41,9 @@ pub struct Options {
     /// (default off; the WebSocket pings of [`Config::ping_rate`] are the
     /// usual keepalive).
     pub tcp_keepalive: Option<Duration>,
+    /// Which proxy to tunnel through (default: from the environment, as
+    /// curl reads it).
+    pub proxy: crate::transport::ProxySetting,
     /// How `wss://` connections are secured (default: the operating
     /// system's trust store).
     #[cfg(feature = "tls")]
@@ -60,6 +63,7 @@ impl Default for Options {
             resolver: Resolver::system(),
             happy_eyeballs_delay: Duration::from_millis(250),
             tcp_keepalive: None,
+            proxy: Default::default(),
             #[cfg(feature = "tls")]
             tls: Default::default(),
         }

@@ -388,9 +388,11 @@ mod tests {
     }
 
     #[test]
-    fn keeps_an_event_at_64_bytes() {
+    fn keeps_an_event_at_72_bytes() {
         assert_eq!(std::mem::size_of::<Payload>(), 48);
         assert_eq!(std::mem::align_of::<Inline>(), 8);
-        assert_eq!(std::mem::size_of::<crate::Event>(), 64);
+        // 64 until `Connected` named its proxy; callgrind showed no cost
+        // per message at 72 (recv 16 B, both drivers).
+        assert_eq!(std::mem::size_of::<crate::Event>(), 72);
     }
 }

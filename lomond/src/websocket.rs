@@ -205,6 +205,20 @@ impl WebSocket {
         self
     }
 
+    /// Tunnels through the proxy at `url` (`http://`, `socks5://` or
+    /// `socks5h://`, with `user:password@` if it needs them), whatever the
+    /// environment says.
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.options.proxy = crate::transport::ProxySetting::Url(url.to_owned());
+        self
+    }
+
+    /// Connects directly, ignoring the proxy variables of the environment.
+    pub fn no_proxy(mut self) -> Self {
+        self.options.proxy = crate::transport::ProxySetting::Off;
+        self
+    }
+
     /// Secures `wss://` connections as `tls` says: the roots trusted, a
     /// client certificate, or a whole rustls config.
     #[cfg(feature = "tls")]

@@ -71,7 +71,7 @@ impl Events {
 
     fn connect(&self, brought: Option<Socket>) -> Result<(Connection, Socket, Event), Event> {
         let fail = |error| Event::ConnectFail { error };
-        let plan = Plan::new(&self.url, &self.options, Instant::now()).map_err(fail)?;
+        let mut plan = Plan::new(&self.url, &self.options, Instant::now()).map_err(fail)?;
         let socket = match brought {
             Some(socket) => socket,
             None => plan.connect(&self.options).map_err(fail)?,
@@ -79,6 +79,7 @@ impl Events {
         // Best effort: a stream that cannot bound its writes still works.
         let _ = socket.set_write_timeout(self.options.write_timeout);
         let addr = socket.peer_addr();
+        let proxy = plan.proxy();
         let core = plan.session(&self.options, Instant::now()).map_err(fail)?;
         Ok((
             core,
@@ -86,6 +87,7 @@ impl Events {
             Event::Connected {
                 url: self.url.clone(),
                 addr,
+                proxy,
             },
         ))
     }

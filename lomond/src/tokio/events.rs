@@ -22,7 +22,12 @@ use tokio::time::Sleep;
 /// messages).
 const DECODE_AHEAD: usize = 16;
 
-type Connected = (Connection, AsyncSocket, Option<SocketAddr>);
+type Connected = (
+    Connection,
+    AsyncSocket,
+    Option<SocketAddr>,
+    Option<Box<str>>,
+);
 type Connecting = Pin<Box<dyn Future<Output = Result<Connected, ConnectError>> + Send>>;
 
 enum State {
@@ -89,14 +94,15 @@ async fn connect(
     options: Options,
     brought: Option<AsyncSocket>,
 ) -> Result<Connected, ConnectError> {
-    let plan = Plan::new(&url, &options, now())?;
+    let mut plan = Plan::new(&url, &options, now())?;
     let socket = match brought {
         Some(socket) => socket,
         None => plan.connect_async(&options).await?,
     };
     let addr = socket.peer_addr();
+    let proxy = plan.proxy();
     let core = plan.session(&options, now())?;
-    Ok((core, socket, addr))
+    Ok((core, socket, addr, proxy))
 }
 
 struct Running {
@@ -233,7 +239,7 @@ impl Stream for EventStream {
                         Poll::Pending => return Poll::Pending,
                     };
                     return Poll::Ready(Some(match result {
-                        Ok((core, stream, addr)) => {
+                        Ok((core, stream, addr, proxy)) => {
                             let (read, write) = stream.split();
                             let shared = Arc::new(Shared::new(core, write, this.write_timeout));
                             this.slot.set(shared.clone());
@@ -250,6 +256,7 @@ impl Stream for EventStream {
                             Event::Connected {
                                 url: this.url.clone(),
                                 addr,
+                                proxy,
                             }
                         }
                         Err(error) => {

@@ -7,8 +7,10 @@
 
 #[cfg(feature = "tokio")]
 mod async_socket;
+mod exchange;
 pub(crate) mod lowat;
 mod pipeline;
+pub mod proxy;
 mod race;
 pub mod resolve;
 pub(crate) mod segment;
@@ -19,7 +21,9 @@ pub(crate) mod tls;
 
 #[cfg(feature = "tokio")]
 pub(crate) use async_socket::{AsyncSocket, ReadHalf, WriteHalf};
+pub use exchange::Next;
 pub(crate) use pipeline::Plan;
+pub use proxy::{Proxy, ProxySetting};
 pub use resolve::{Resolve, Resolver, SystemResolver};
 pub use socket::Duplex;
 pub(crate) use socket::Socket;

@@ -1,12 +1,16 @@
 //! [`Plan`]: one connection attempt from URL to protocol core, as both
 //! drivers run it; they differ only in how they wait.
 
+use super::exchange;
+use super::proxy::socks5::Destination;
+use super::proxy::{Opening, Proxy, ProxyKind};
 #[cfg(feature = "tokio")]
 use super::AsyncSocket;
-use super::Socket;
+use super::{tcp, Socket};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::Connection;
+use std::net::IpAddr;
 use std::time::Instant;
 
 /// The checked target of one connection attempt and its connect deadline.
@@ -14,6 +18,19 @@ pub(crate) struct Plan {
     target: Target,
     /// When the connect timeout runs out (on the driver's clock).
     deadline: Option<Instant>,
+    /// The proxy tunnelled through, without credentials, once connected.
+    proxy: Option<String>,
+    /// Bytes that arrived after the tunnel's answer: the session's first.
+    leftover: Vec<u8>,
+}
+
+/// Where the tunnel is asked to go, and whether it is the name or an
+/// address looked up here (`socks5://`).
+fn destination(host: &str) -> Destination {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => Destination::Ip(ip),
+        Err(_) => Destination::Name(host.to_owned()),
+    }
 }
 
 impl Plan {
@@ -29,38 +46,96 @@ impl Plan {
         Ok(Plan {
             target,
             deadline: options.connect_timeout.map(|t| now + t),
+            proxy: None,
+            leftover: Vec::new(),
         })
     }
 
-    /// Resolves, connects and (for `wss://`) runs the TLS handshake,
-    /// blocking.
-    pub(crate) fn connect(&self, options: &Options) -> Result<Socket, ConnectError> {
-        let (tcp, _) =
-            super::tcp::connect(&self.target.host, self.target.port, options, self.deadline)?;
+    /// The proxy the connection went through, without credentials.
+    pub(crate) fn proxy(&self) -> Option<Box<str>> {
+        self.proxy.as_deref().map(Box::from)
+    }
+
+    fn choose_proxy(&self, options: &Options) -> Result<Option<Proxy>, ConnectError> {
+        let t = &self.target;
+        options.proxy.choose(t.secure, &t.host, t.port)
+    }
+
+    /// Resolves, connects, tunnels through a proxy if one applies, and
+    /// (for `wss://`) runs the TLS handshake, blocking.
+    pub(crate) fn connect(&mut self, options: &Options) -> Result<Socket, ConnectError> {
+        let t = &self.target;
+        let (tcp, leftover) = match self.choose_proxy(options)? {
+            None => (
+                tcp::connect(&t.host, t.port, options, self.deadline)?.0,
+                Vec::new(),
+            ),
+            Some(proxy) => {
+                let to = match proxy.kind {
+                    ProxyKind::Socks5 => {
+                        let addrs = options.resolver.lookup(&t.host, t.port, self.deadline)?;
+                        Destination::Ip(addrs[0].ip())
+                    }
+                    _ => destination(&t.host),
+                };
+                let mut opening = Opening::new(&proxy, to, t.port)?;
+                let (tcp, _) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)?;
+                exchange::run(&mut opening, &tcp, self.deadline)?;
+                self.proxy = Some(opening.proxy.clone());
+                (tcp, opening.take_leftover())
+            }
+        };
         #[cfg(feature = "tls")]
-        if self.target.secure {
-            let tls = super::tls::handshake(tcp, &options.tls, &self.target.host, self.deadline)?;
+        if t.secure {
+            let tls = super::tls::handshake(tcp, &options.tls, &t.host, &leftover, self.deadline)?;
             return Ok(Socket::Tls(Box::new(tls)));
         }
+        self.leftover = leftover;
         Ok(Socket::Tcp(tcp))
     }
 
     /// [`connect`](Self::connect) on tokio.
     #[cfg(feature = "tokio")]
     pub(crate) async fn connect_async(
-        &self,
+        &mut self,
         options: &Options,
     ) -> Result<AsyncSocket, ConnectError> {
-        let (tcp, _) =
-            super::tcp::connect_async(&self.target.host, self.target.port, options, self.deadline)
-                .await?;
+        let t = &self.target;
+        let (mut tcp, leftover) = match self.choose_proxy(options)? {
+            None => (
+                tcp::connect_async(&t.host, t.port, options, self.deadline)
+                    .await?
+                    .0,
+                Vec::new(),
+            ),
+            Some(proxy) => {
+                let to = match proxy.kind {
+                    ProxyKind::Socks5 => {
+                        let resolver = &options.resolver;
+                        let addrs = resolver
+                            .lookup_async(&t.host, t.port, self.deadline)
+                            .await?;
+                        Destination::Ip(addrs[0].ip())
+                    }
+                    _ => destination(&t.host),
+                };
+                let mut opening = Opening::new(&proxy, to, t.port)?;
+                let (mut tcp, _) =
+                    tcp::connect_async(&proxy.host, proxy.port, options, self.deadline).await?;
+                exchange::run_async(&mut opening, &mut tcp, self.deadline).await?;
+                self.proxy = Some(opening.proxy.clone());
+                (tcp, opening.take_leftover())
+            }
+        };
         #[cfg(feature = "tls")]
-        if self.target.secure {
+        if t.secure {
             let (tcp, link) =
-                super::tls::handshake_async(tcp, &options.tls, &self.target.host, self.deadline)
+                super::tls::handshake_async(tcp, &options.tls, &t.host, &leftover, self.deadline)
                     .await?;
             return Ok(AsyncSocket::Tls(Box::new((tcp, link))));
         }
+        let _ = &mut tcp;
+        self.leftover = leftover;
         Ok(AsyncSocket::Tcp(tcp))
     }
 
@@ -72,7 +147,11 @@ impl Plan {
         options: &Options,
         now: Instant,
     ) -> Result<Connection, ConnectError> {
-        Connection::client(self.target.request, options.config.clone(), now)
-            .map_err(ConnectError::InvalidOption)
+        let mut core = Connection::client(self.target.request, options.config.clone(), now)
+            .map_err(ConnectError::InvalidOption)?;
+        if !self.leftover.is_empty() {
+            core.handle_input(&self.leftover, now);
+        }
+        Ok(core)
     }
 }

@@ -7,26 +7,12 @@
 //! state only to hand bytes in or take them out, never across a socket
 //! call, so a writer stalled on a slow peer does not stop the reader.
 
+use super::super::exchange::Next;
 use crate::error::TlsError;
 use crate::lock::lock;
 use rustls::ClientConnection;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
-
-/// What the handshake needs next.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Next {
-    /// Bytes to send (taken with [`TlsLink::take_output`]).
-    Write,
-    /// Bytes from the server (given with [`TlsLink::feed`]).
-    Read,
-    /// The handshake is over.
-    Done,
-}
-
-/// The most ciphertext a read takes in one go: one full record and its
-/// header, with room to spare.
-pub(crate) const READ_SIZE: usize = 18 * 1024;
 
 /// One TLS connection's state.
 pub(crate) struct TlsLink {

@@ -16,40 +16,50 @@ pub use settings::TlsOptions;
 #[cfg(feature = "tokio")]
 pub(crate) use tls_async::{handshake_async, split, TlsReadHalf, TlsWriteHalf};
 
+use super::exchange::{self, Exchange, Next, READ_SIZE};
 use crate::error::{ConnectError, Stage, TlsError};
 use crate::lock::lock;
 use crate::proto::InputBuffer;
-use link::{Next, READ_SIZE};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Plaintext encrypted per write to the socket: bounds the ciphertext
 /// held at once for a large message.
 const WRITE_CHUNK: usize = 64 * 1024;
 
-/// The time left before `deadline`, or the stage's timeout error.
-fn left(deadline: Option<Instant>) -> Result<Option<Duration>, ConnectError> {
-    match deadline {
-        None => Ok(None),
-        Some(d) => match d.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => Ok(Some(left)),
-            _ => Err(timed_out()),
-        },
+impl Exchange for TlsLink {
+    const STAGE: Stage = Stage::Tls;
+    fn next(&self) -> Next {
+        TlsLink::next(self)
+    }
+    fn take_output(&mut self, out: &mut Vec<u8>) {
+        TlsLink::take_output(self, out)
+    }
+    fn feed(&mut self, input: &[u8]) -> Result<(), ConnectError> {
+        TlsLink::feed(self, input).map_err(ConnectError::Tls)
+    }
+    fn closed(&self) -> ConnectError {
+        ConnectError::Tls(TlsError::Closed)
+    }
+    fn io_error(&self, e: io::Error) -> ConnectError {
+        ConnectError::Tls(TlsError::Io(Arc::new(e)))
     }
 }
 
-fn timed_out() -> ConnectError {
-    ConnectError::Timeout { stage: Stage::Tls }
-}
-
-/// An I/O failure of the handshake: a stalled socket is the deadline.
-fn handshake_io(e: io::Error) -> ConnectError {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timed_out(),
-        _ => ConnectError::Tls(TlsError::Io(Arc::new(e))),
+/// Starts TLS with `host`, taking first the bytes a tunnel read past its
+/// own answer.
+pub(crate) fn start(
+    options: &TlsOptions,
+    host: &str,
+    leftover: &[u8],
+) -> Result<TlsLink, ConnectError> {
+    let link = TlsLink::new(options, host).map_err(ConnectError::Tls)?;
+    if !leftover.is_empty() {
+        link.feed(leftover).map_err(ConnectError::Tls)?;
     }
+    Ok(link)
 }
 
 /// Runs the TLS handshake with `host` over `tcp`, blocking, by `deadline`.
@@ -57,45 +67,16 @@ pub(crate) fn handshake(
     tcp: TcpStream,
     options: &TlsOptions,
     host: &str,
+    leftover: &[u8],
     deadline: Option<Instant>,
 ) -> Result<TlsSocket, ConnectError> {
-    let link = TlsLink::new(options, host).map_err(ConnectError::Tls)?;
-    let mut out = Vec::new();
-    let mut rx = vec![0; READ_SIZE];
-    loop {
-        match link.next() {
-            Next::Write => {
-                out.clear();
-                link.take_output(&mut out);
-                tcp.set_write_timeout(left(deadline)?)
-                    .map_err(handshake_io)?;
-                (&tcp).write_all(&out).map_err(handshake_io)?;
-            }
-            Next::Read => {
-                tcp.set_read_timeout(left(deadline)?)
-                    .map_err(handshake_io)?;
-                let n = (&tcp).read(&mut rx).map_err(handshake_io)?;
-                if n == 0 {
-                    return Err(ConnectError::Tls(TlsError::Closed));
-                }
-                if let Err(e) = link.feed(&rx[..n]) {
-                    // Tell the server why, if it still listens.
-                    out.clear();
-                    link.take_output(&mut out);
-                    let _ = (&tcp).write_all(&out);
-                    return Err(ConnectError::Tls(e));
-                }
-            }
-            Next::Done => break,
-        }
-    }
-    tcp.set_read_timeout(None).map_err(handshake_io)?;
-    tcp.set_write_timeout(None).map_err(handshake_io)?;
+    let mut link = start(options, host, leftover)?;
+    exchange::run(&mut link, &tcp, deadline)?;
     Ok(TlsSocket {
         tcp,
         link,
         rx: Mutex::new(Rx {
-            buf: rx.into_boxed_slice(),
+            buf: vec![0; READ_SIZE].into_boxed_slice(),
             start: 0,
             end: 0,
         }),

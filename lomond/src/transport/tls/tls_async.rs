@@ -2,64 +2,30 @@
 //! half and a write half over the TCP socket's owned halves, sharing one
 //! [`TlsLink`] and no lock between their I/O.
 
-use super::link::{Next, READ_SIZE};
-use super::{handshake_io, timed_out, TlsLink, TlsOptions, WRITE_CHUNK};
-use crate::error::{ConnectError, TlsError};
+use super::super::exchange::{self, READ_SIZE};
+use super::{TlsLink, TlsOptions, WRITE_CHUNK};
+use crate::error::ConnectError;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-/// Runs `io` by `deadline` (on tokio's clock, as a std `Instant`).
-async fn by<T>(
-    deadline: Option<Instant>,
-    io: impl std::future::Future<Output = io::Result<T>>,
-) -> Result<T, ConnectError> {
-    match deadline {
-        None => io.await.map_err(handshake_io),
-        Some(d) => match tokio::time::timeout_at(d.into(), io).await {
-            Ok(result) => result.map_err(handshake_io),
-            Err(_) => Err(timed_out()),
-        },
-    }
-}
-
-/// Runs the TLS handshake with `host` over `tcp` by `deadline`.
+/// Runs the TLS handshake with `host` over `tcp` by `deadline` (on
+/// tokio's clock, as a std `Instant`).
 pub(crate) async fn handshake_async(
     mut tcp: TcpStream,
     options: &TlsOptions,
     host: &str,
+    leftover: &[u8],
     deadline: Option<Instant>,
 ) -> Result<(TcpStream, TlsLink), ConnectError> {
-    let link = TlsLink::new(options, host).map_err(ConnectError::Tls)?;
-    let mut out = Vec::new();
-    let mut rx = vec![0; READ_SIZE];
-    loop {
-        match link.next() {
-            Next::Write => {
-                out.clear();
-                link.take_output(&mut out);
-                by(deadline, tcp.write_all(&out)).await?;
-            }
-            Next::Read => {
-                let n = by(deadline, tcp.read(&mut rx)).await?;
-                if n == 0 {
-                    return Err(ConnectError::Tls(TlsError::Closed));
-                }
-                if let Err(e) = link.feed(&rx[..n]) {
-                    out.clear();
-                    link.take_output(&mut out);
-                    let _ = tcp.try_write(&out);
-                    return Err(ConnectError::Tls(e));
-                }
-            }
-            Next::Done => return Ok((tcp, link)),
-        }
-    }
+    let mut link = super::start(options, host, leftover)?;
+    exchange::run_async(&mut link, &mut tcp, deadline).await?;
+    Ok((tcp, link))
 }
 
 /// Splits a connection that has done its handshake.

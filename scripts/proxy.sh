@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Proxies as users meet them: tinyproxy for HTTP CONNECT (open, and with
+# Basic auth) and microsocks for SOCKS5 (open, and with a password), from
+# Debian's packages (installed when missing), on loopback. Then
+# lomond/tests/proxies.rs runs both drivers through each, ws and wss, and
+# examples/proxy.rs takes its proxy from http_proxy as curl would.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+missing=()
+command -v tinyproxy >/dev/null || missing+=(tinyproxy)
+command -v microsocks >/dev/null || missing+=(microsocks)
+if [ ${#missing[@]} -gt 0 ]; then
+  mkdir -p target
+  echo "[proxy] installing ${missing[*]} (apt-get)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$root/target/proxy-install.log" 2>&1 \
+    || { echo "[proxy] could not install ${missing[*]}: see target/proxy-install.log" >&2; exit 1; }
+fi
+source scripts/tls/nginx.sh   # for wait_port
+work=$root/target/proxy
+rm -rf "$work"; mkdir -p "$work"
+base=${PROXY_PORT:-9460}
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+tiny() {
+  sed -e "s|@PORT@|$1|g" -e "s|@WORK@|$work|g" -e "s|@AUTH@|$2|" scripts/proxy/tinyproxy.conf >"$work/tinyproxy-$1.conf"
+  tinyproxy -d -c "$work/tinyproxy-$1.conf" >"$work/tinyproxy-$1.out" 2>&1 &
+  pids+=($!)
+}
+tiny $base ""
+tiny $((base + 1)) "BasicAuth lomond s3cret"
+microsocks -i 127.0.0.1 -p $((base + 2)) >"$work/microsocks-open.log" 2>&1 &
+pids+=($!)
+microsocks -i 127.0.0.1 -p $((base + 3)) -u lomond -P s3cret >"$work/microsocks-auth.log" 2>&1 &
+pids+=($!)
+for port in $base $((base + 1)) $((base + 2)) $((base + 3)); do
+  wait_port $port || { tail -n 5 "$work"/*.log "$work"/*.out >&2 || true; exit 1; }
+done
+LOMOND_PROXY_PORT=$base cargo test -q -p lomond --test proxies -- --ignored --test-threads 2
+# The environment, as curl reads it: http_proxy for ws://.
+cargo build -q -p lomond --example proxy
+out=$(http_proxy=http://127.0.0.1:$base "$root/target/debug/examples/proxy")
+echo "$out" | grep -q "through http://127.0.0.1:$base" \
+  || { echo "$out" >&2; echo "[proxy] http_proxy was not used" >&2; exit 1; }
+out=$(http_proxy=http://127.0.0.1:$base no_proxy=127.0.0.1 "$root/target/debug/examples/proxy")
+if echo "$out" | grep -q "(through "; then echo "$out" >&2; echo "[proxy] no_proxy was ignored" >&2; exit 1; fi
+echo "[proxy] http_proxy and no_proxy from the environment: ok" >&2
