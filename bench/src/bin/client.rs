@@ -18,6 +18,15 @@ use lomond_bench::{client_main, current_rss, Result, Run, Scenario, DEFLATE_LIBS
 
 fn main() -> Result<()> {
     client_main(|lib, run| {
+        let tls_libs = [
+            "lomond-blocking",
+            "lomond-tokio",
+            "tokio-tungstenite",
+            "tokio-websockets",
+        ];
+        if run.base.starts_with("wss:") && !tls_libs.contains(&lib) {
+            return Err(format!("{lib} runs no wss here").into());
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -34,7 +43,8 @@ fn main() -> Result<()> {
                     let ws = lomond::WebSocket::new(&run.url())?
                         .ping_rate(None)
                         .poll(None)
-                        .compress(run.deflate);
+                        .compress(run.deflate)
+                        .tls(lomond_bench::lomond_tls(&run.base));
                     let (ws, _) = lomond::tokio::connect_async_with(ws).await?;
                     Ok::<_, Box<dyn std::error::Error>>(ws)
                 };
@@ -42,22 +52,42 @@ fn main() -> Result<()> {
             })?,
             "tokio-tungstenite" => runtime.block_on(async {
                 let open = || async {
-                    let (ws, _) =
-                        tokio_tungstenite::connect_async_with_config(run.url(), None, true).await?;
+                    let connector = run.base.starts_with("wss:").then(|| {
+                        tokio_tungstenite::Connector::Rustls(lomond_bench::tls_client_config())
+                    });
+                    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+                        run.url(),
+                        None,
+                        true,
+                        connector,
+                    )
+                    .await?;
                     Ok::<_, Box<dyn std::error::Error>>(ws)
                 };
                 generic::run::<TungMsg, _, _, _>(run, open).await
             })?,
             "tokio-websockets" => runtime.block_on(async {
                 let open = || async {
+                    let connector = if run.base.starts_with("wss:") {
+                        tokio_websockets::Connector::Rustls(tokio_rustls::TlsConnector::from(
+                            lomond_bench::tls_client_config(),
+                        ))
+                    } else {
+                        tokio_websockets::Connector::Plain
+                    };
                     let (ws, _) = tokio_websockets::ClientBuilder::new()
                         .uri(&run.url())?
+                        .connector(&connector)
                         .connect()
                         .await?;
                     // Every client runs with Nagle off, as lomond does.
-                    #[allow(irrefutable_let_patterns)] // irrefutable without TLS features
-                    if let tokio_websockets::MaybeTlsStream::Plain(s) = ws.get_ref() {
-                        s.set_nodelay(true)?;
+                    match ws.get_ref() {
+                        tokio_websockets::MaybeTlsStream::Plain(s) => s.set_nodelay(true)?,
+                        tokio_websockets::MaybeTlsStream::Rustls(s) => {
+                            s.get_ref().0.set_nodelay(true)?
+                        }
+                        #[allow(unreachable_patterns)]
+                        _ => {}
                     }
                     Ok::<_, Box<dyn std::error::Error>>(ws)
                 };
@@ -300,7 +330,8 @@ mod blocking {
         let ws = WebSocket::new(&run.url())?
             .ping_rate(None)
             .poll(None)
-            .compress(run.deflate);
+            .compress(run.deflate)
+            .tls(lomond_bench::lomond_tls(&run.base));
         let sender = ws.sender();
         let payload = run.payload();
         let (mut sent, mut got) = (0, 0);

@@ -1,7 +1,10 @@
 //! The benchmark server: one thread, one core, as fast as we can make it so
 //! that the client under test is the bottleneck.
 //!
-//!     bench-server [ADDR]        (default 127.0.0.1:9300; prints its URL)
+//!     bench-server [ADDR] [--tls]   (default 127.0.0.1:9300; prints its URL)
+//!
+//! With `--tls` it serves `wss://` (rustls with ring, a self-signed
+//! certificate made at start, TLS 1.3), the same endpoints behind TLS.
 //!
 //! Endpoints, chosen by path:
 //! - `/firehose?size=N&count=M[&text=1]`: sends M messages of N bytes from
@@ -30,34 +33,70 @@ use lomond::proto::handshake::accept_key;
 use lomond::proto::Event;
 use lomond::proto::{Config, Connection, DeflateConfig};
 use lomond_bench::RepeatedFrames;
+use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A stream served: TCP, or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+/// rustls for `--tls`: ring, a fresh self-signed certificate.
+fn tls_acceptor() -> Result<tokio_rustls::TlsAcceptor> {
+    let key = rcgen::KeyPair::generate()?;
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])?
+        .self_signed(&key)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Result<()> {
-    let addr = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let tls = args.iter().any(|a| a == "--tls");
+    let addr = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .cloned()
         .unwrap_or_else(|| "127.0.0.1:9300".to_owned());
+    let acceptor = if tls { Some(tls_acceptor()?) } else { None };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let listener = TcpListener::bind(&addr).await?;
-        println!("ws://{}/", listener.local_addr()?);
+        let scheme = if tls { "wss" } else { "ws" };
+        println!("{scheme}://{}/", listener.local_addr()?);
         loop {
             let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            let mss = socket2::SockRef::from(&stream).tcp_mss().unwrap_or(0) as usize;
+            let acceptor = acceptor.clone();
             tokio::task::spawn_local(async move {
-                let _ = serve(stream).await;
+                let _ = match acceptor {
+                    Some(a) => match a.accept(stream).await {
+                        Ok(tls) => serve(tls, mss).await,
+                        Err(e) => Err(e.into()),
+                    },
+                    None => serve(stream, mss).await,
+                };
             });
         }
     })
 }
 
 /// Reads the upgrade request head; returns it with its target.
-async fn read_head(stream: &mut TcpStream) -> Result<(Vec<u8>, String)> {
+async fn read_head(stream: &mut impl Io) -> Result<(Vec<u8>, String)> {
     let mut head = Vec::with_capacity(512);
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -87,7 +126,7 @@ fn header_value(head: &[u8], name: &str) -> Option<String> {
 
 /// Answers 101 by hand (for the endpoints that skip the core), agreeing to
 /// permessage-deflate without server context takeover when `deflate`.
-async fn upgrade(stream: &mut TcpStream, head: &[u8], deflate: bool) -> Result<()> {
+async fn upgrade(stream: &mut impl Io, head: &[u8], deflate: bool) -> Result<()> {
     let key = header_value(head, "sec-websocket-key").ok_or("no key")?;
     let extension = if deflate {
         let offer = header_value(head, "sec-websocket-extensions").unwrap_or_default();
@@ -115,8 +154,7 @@ fn query(path: &str, name: &str) -> Option<usize> {
         .and_then(|(_, v)| v.parse().ok())
 }
 
-async fn serve(mut stream: TcpStream) -> Result<()> {
-    stream.set_nodelay(true)?;
+async fn serve(mut stream: impl Io, mss: usize) -> Result<()> {
     let (head, path) = read_head(&mut stream).await?;
     let route = path.split('?').next().unwrap_or("/");
     let deflate = query(&path, "deflate") == Some(1);
@@ -126,7 +164,7 @@ async fn serve(mut stream: TcpStream) -> Result<()> {
             let size = query(&path, "size").unwrap_or(16);
             let count = query(&path, "count").unwrap_or(1000);
             let text = query(&path, "text") == Some(1);
-            firehose(stream, size, count, text, deflate).await
+            firehose(stream, mss, size, count, text, deflate).await
         }
         "/idle" => {
             upgrade(&mut stream, &head, false).await?;
@@ -171,18 +209,15 @@ fn frame(size: usize, text: bool, deflate: bool) -> Vec<u8> {
 }
 
 async fn firehose(
-    mut stream: TcpStream,
+    mut stream: impl Io,
+    mss: usize,
     size: usize,
     count: usize,
     text: bool,
     deflate: bool,
 ) -> Result<()> {
     let mut frames = RepeatedFrames::new(&frame(size, text, deflate), count);
-    loop {
-        let mss = socket2::SockRef::from(&stream).tcp_mss().unwrap_or(0) as usize;
-        let Some(bytes) = frames.next_write(mss) else {
-            break;
-        };
+    while let Some(bytes) = frames.next_write(mss) {
         stream.write_all(bytes).await?;
     }
     stream.write_all(&[0x88, 0x02, 0x03, 0xe8]).await?;
@@ -194,7 +229,7 @@ async fn firehose(
 }
 
 /// Echo and sink, on lomond's server-role core (which answers the upgrade).
-async fn core_loop(mut stream: TcpStream, head: &[u8], sink: bool, deflate: bool) -> Result<()> {
+async fn core_loop(mut stream: impl Io, head: &[u8], sink: bool, deflate: bool) -> Result<()> {
     let mut config = Config::default();
     config.ping_rate = None;
     config.poll = None;
@@ -226,6 +261,7 @@ async fn core_loop(mut stream: TcpStream, head: &[u8], sink: bool, deflate: bool
             stream.write_all(out).await?;
             let n = out.len();
             conn.consume_transmit(n);
+            stream.flush().await?;
         }
         if conn.is_done() {
             return Ok(());

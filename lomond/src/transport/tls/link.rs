@@ -11,7 +11,7 @@ use super::super::exchange::Next;
 use crate::error::TlsError;
 use crate::lock::lock;
 use rustls::ClientConnection;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::sync::{Arc, Mutex};
 
 /// One TLS connection's state.
@@ -64,18 +64,31 @@ impl TlsLink {
         Ok(())
     }
 
-    /// Decrypts into `dst`, taking from `ciphertext` only what it needs
-    /// to give some plaintext (rustls holds at most 16 KiB decrypted, so
-    /// the rest waits in `ciphertext` for the next call). `Ok(0)` once the
+    /// Hands decrypted bytes to `take`, which copies what it has room for
+    /// and says how many; taking from `ciphertext` only what is needed to
+    /// give some plaintext (rustls holds at most 16 KiB decrypted, so the
+    /// rest waits in `ciphertext` for the next call). `Ok(0)` once the
     /// server has sent close_notify; `WouldBlock` when `ciphertext` ran out
     /// before any plaintext; a TLS failure as `InvalidData` with the typed
-    /// error as its source.
-    pub(crate) fn decrypt(&self, ciphertext: &mut &[u8], dst: &mut [u8]) -> io::Result<usize> {
+    /// error as its source. (A closure rather than a buffer, so that the
+    /// tokio driver's uninitialized room is written, not zeroed first.)
+    pub(crate) fn decrypt(
+        &self,
+        ciphertext: &mut &[u8],
+        take: impl FnOnce(&[u8]) -> usize,
+    ) -> io::Result<usize> {
         let mut conn = lock(&self.conn);
         loop {
-            match conn.reader().read(dst) {
+            let mut reader = conn.reader();
+            match reader.fill_buf() {
+                Ok([]) => return Ok(0),
+                Ok(chunk) => {
+                    let n = take(chunk);
+                    reader.consume(n);
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                other => return other,
+                Err(e) => return Err(e),
             }
             if ciphertext.is_empty() {
                 return Err(io::ErrorKind::WouldBlock.into());

@@ -117,7 +117,12 @@ impl TlsSocket {
             let Rx { buf, start, end } = &mut *rx;
             let mut pending = &buf[*start..*end];
             let before = pending.len();
-            let result = self.link.decrypt(&mut pending, input.room());
+            let room = input.room();
+            let result = self.link.decrypt(&mut pending, |plain| {
+                let n = plain.len().min(room.len());
+                room[..n].copy_from_slice(&plain[..n]);
+                n
+            });
             *start += before - pending.len();
             match result {
                 Ok(n) => {

@@ -68,13 +68,14 @@ impl AsyncRead for TlsReadHalf {
         loop {
             let mut pending = &this.rx[this.start..this.end];
             let before = pending.len();
-            let result = this.link.decrypt(&mut pending, buf.initialize_unfilled());
+            let result = this.link.decrypt(&mut pending, |plain| {
+                let n = plain.len().min(buf.remaining());
+                buf.put_slice(&plain[..n]);
+                n
+            });
             this.start += before - pending.len();
             match result {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+                Ok(_) => return Poll::Ready(Ok(())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
