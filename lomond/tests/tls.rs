@@ -189,3 +189,18 @@ fn tls_options_show_no_key_material() {
         .collect();
     assert!(!shown.contains(&key_body), "{shown}");
 }
+
+#[test]
+fn the_config_is_built_once_and_shared_by_clones() {
+    let ca = Ca::new("lomond test CA");
+    let tls = TlsOptions::new()
+        .only_added_roots()
+        .add_root_pem(ca.cert_pem().as_bytes())
+        .unwrap();
+    let config = tls.config().unwrap();
+    assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+    assert!(std::sync::Arc::ptr_eq(&config, &tls.clone().config().unwrap()));
+    // A changed copy builds its own.
+    let other = tls.clone().dangerous_accept_any_certificate();
+    assert!(!std::sync::Arc::ptr_eq(&config, &other.config().unwrap()));
+}

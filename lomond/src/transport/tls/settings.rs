@@ -160,8 +160,10 @@ impl TlsOptions {
         self.changed()
     }
 
-    /// The config for a connection, built at the first call.
-    pub(crate) fn config(&self) -> Result<Arc<ClientConfig>, TlsError> {
+    /// The rustls config these options make, built at the first call and
+    /// shared by every connection (and by clones of these options): to
+    /// inspect it, or to give other rustls clients the very same.
+    pub fn config(&self) -> Result<Arc<ClientConfig>, TlsError> {
         self.built.get_or_init(|| self.build()).clone()
     }
 
