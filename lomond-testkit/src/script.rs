@@ -67,7 +67,7 @@ impl ScriptServer {
 }
 
 /// Reads one HTTP request head (up to 16 KiB) from `stream`.
-pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
+pub fn read_request(stream: &mut impl Read) -> io::Result<Request> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     loop {
@@ -86,7 +86,7 @@ pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
 
 /// Reads the client's upgrade request and answers with a valid 101 that
 /// includes `extra_headers` (each `Name: value\r\n`). Returns the request.
-pub fn upgrade(stream: &mut TcpStream, extra_headers: &str) -> io::Result<Request> {
+pub fn upgrade(stream: &mut (impl Read + Write), extra_headers: &str) -> io::Result<Request> {
     let req = read_request(stream)?;
     let (mut answer, _) = accept_request(&req, &[], false)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;

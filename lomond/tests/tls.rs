@@ -199,8 +199,108 @@ fn the_config_is_built_once_and_shared_by_clones() {
         .unwrap();
     let config = tls.config().unwrap();
     assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
-    assert!(std::sync::Arc::ptr_eq(&config, &tls.clone().config().unwrap()));
+    assert!(std::sync::Arc::ptr_eq(
+        &config,
+        &tls.clone().config().unwrap()
+    ));
     // A changed copy builds its own.
     let other = tls.clone().dangerous_accept_any_certificate();
     assert!(!std::sync::Arc::ptr_eq(&config, &other.config().unwrap()));
+}
+
+/// A TLS server that answers the upgrade, then never reads again.
+fn never_reads_behind_tls(
+    identity: &lomond_testkit::tls::Identity,
+) -> (String, thread::JoinHandle<()>) {
+    let config = server_config(identity, None);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("wss://localhost:{}/", listener.local_addr().unwrap().port());
+    let served = thread::spawn(move || {
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let (mut tcp, _) = listener.accept().unwrap();
+            let mut conn = lomond::rustls::ServerConnection::new(config.clone()).unwrap();
+            while conn.is_handshaking() {
+                conn.complete_io(&mut tcp).unwrap();
+            }
+            let mut tls = lomond::rustls::StreamOwned::new(conn, tcp);
+            lomond_testkit::upgrade(&mut tls, "").unwrap();
+            held.push(tls);
+        }
+        thread::sleep(Duration::from_secs(5));
+    });
+    (url, served)
+}
+
+#[test]
+fn a_tls_server_that_stops_reading_times_the_writes_out_on_both_drivers() {
+    let ca = Ca::new("lomond test CA");
+    let (url, served) = never_reads_behind_tls(&ca.server(&["localhost"]));
+    let make = || {
+        ws(&url)
+            .tls(trusting(&ca))
+            .write_timeout(Some(Duration::from_millis(300)))
+    };
+    // Blocking: a sender floods from another thread.
+    let ws = make();
+    let sender = ws.sender();
+    let mut seen = Vec::new();
+    let mut writer = None;
+    for event in ws {
+        if let Event::Ready { .. } = event {
+            let sender = sender.clone();
+            writer = Some(thread::spawn(move || loop {
+                if let Err(e) = sender.send_binary(&[7; 1 << 20]) {
+                    return e;
+                }
+            }));
+        }
+        seen.push(event);
+    }
+    assert!(matches!(
+        writer.unwrap().join().unwrap(),
+        lomond::SendError::Io(_)
+    ));
+    assert!(common::is_write_timeout(seen.last().unwrap()), "{seen:?}");
+    // Tokio: the same from a task.
+    let seen = tls_common::runtime().block_on(async {
+        let ws = make();
+        let sender = ws.async_sender();
+        let mut events = ws.connect_async();
+        let mut seen = Vec::new();
+        while let Some(event) = futures_util::StreamExt::next(&mut events).await {
+            if let Event::Ready { .. } = event {
+                let sender = sender.clone();
+                tokio::spawn(
+                    async move { while sender.send_binary(&[7; 1 << 20]).await.is_ok() {} },
+                );
+            }
+            seen.push(event);
+        }
+        seen
+    });
+    assert!(common::is_write_timeout(seen.last().unwrap()), "{seen:?}");
+    served.join().unwrap();
+}
+
+#[test]
+fn the_stream_and_sink_face_speaks_wss() {
+    use futures_util::{SinkExt, StreamExt};
+    use lomond::tokio::Message;
+    let ca = Ca::new("lomond test CA");
+    let server = server(&ca.server(&["localhost"]));
+    tls_common::runtime().block_on(async {
+        let ws = lomond::WebSocket::new(&server.url("localhost"))
+            .unwrap()
+            .tls(trusting(&ca));
+        let (mut ws, response) = lomond::tokio::connect_async_with(ws).await.unwrap();
+        assert_eq!(response.status, 101);
+        ws.send(Message::text("over the sink")).await.unwrap();
+        let echoed = ws.next().await.unwrap().unwrap();
+        assert!(
+            matches!(&echoed, Message::Text(t) if t == "over the sink"),
+            "{echoed:?}"
+        );
+        ws.close().await.unwrap();
+    });
 }
