@@ -4,7 +4,7 @@
 #   and property tests,
 #   interoperability with Python websockets (compression on), wss:// against
 #   nginx (certificates made for the run), ws and wss through tinyproxy
-#   (HTTP CONNECT) and microsocks (SOCKS5), 45 s of fuzzing per fuzz target,
+#   (HTTP CONNECT) and microsocks (SOCKS5), 30 s of fuzzing per fuzz target (from its seeds),
 #   the full Autobahn|Testsuite conformance run (517 cases) of both clients,
 #   and its cases 1 to 10 again over wss:// through nginx.
 # Installs what it needs (the Autobahn suite and Python websockets, from
@@ -32,6 +32,6 @@ cargo test
 bash scripts/interop.sh
 bash scripts/tls.sh
 bash scripts/proxy.sh
-bash scripts/fuzz.sh 45
+bash scripts/fuzz.sh 30
 bash scripts/autobahn.sh
 AUTOBAHN_WSS=1 bash scripts/autobahn.sh '["1.*","2.*","3.*","4.*","5.*","6.*","7.*","9.*","10.*"]'

@@ -142,6 +142,7 @@ async fn upgrade(stream: &mut impl Io, head: &[u8], deflate: bool) -> Result<()>
         accept_key(&key)
     );
     stream.write_all(answer.as_bytes()).await?;
+    stream.flush().await?;
     Ok(())
 }
 
@@ -221,6 +222,9 @@ async fn firehose(
         stream.write_all(bytes).await?;
     }
     stream.write_all(&[0x88, 0x02, 0x03, 0xe8]).await?;
+    // TLS may hold sealed records back until flushed (a slow client had
+    // the last of them stuck while the server waited for its Close).
+    stream.flush().await?;
     // The client sends nothing but its Close: once that (or EOF) arrives,
     // close the connection, as a server should (RFC 6455 §7.1.1).
     let mut buf = vec![0u8; 64 << 10];

@@ -117,16 +117,26 @@ impl TlsSocket {
             let Rx { buf, start, end } = &mut *rx;
             let mut pending = &buf[*start..*end];
             let before = pending.len();
-            let room = input.room();
+            // Into uninitialized room, as the TCP path reads: zeroing the
+            // room first was 14% of the instructions receiving 1 KiB
+            // messages over wss (callgrind).
+            let room = input.uninit_room();
             let result = self.link.decrypt(&mut pending, |plain| {
                 let n = plain.len().min(room.len());
-                room[..n].copy_from_slice(&plain[..n]);
+                for (to, from) in room[..n].iter_mut().zip(plain) {
+                    to.write(*from);
+                }
                 n
             });
             *start += before - pending.len();
             match result {
                 Ok(n) => {
-                    input.filled(n);
+                    // SAFETY: the closure wrote the first `n` bytes of the
+                    // room `uninit_room` last handed out.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        input.assume_filled(n)
+                    };
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
