@@ -158,21 +158,7 @@ fn a_connect_timeout_names_the_stage_it_ran_out_in() {
 fn a_server_that_stops_reading_times_the_writes_out() {
     let server = ScriptServer::start(1, common::never_reads).unwrap();
     let ws = ws(&server.url()).write_timeout(Some(Duration::from_millis(300)));
-    let sender = ws.sender();
-    let mut seen = Vec::new();
-    let mut writer = None;
-    for event in ws {
-        if let Event::Ready { .. } = event {
-            let sender = sender.clone();
-            writer = Some(thread::spawn(move || loop {
-                if let Err(e) = sender.send_binary(&[7; 1 << 20]) {
-                    return e;
-                }
-            }));
-        }
-        seen.push(event);
-    }
-    let send_error = writer.unwrap().join().unwrap();
+    let (seen, send_error) = common::flood(ws);
     assert!(matches!(send_error, SendError::Io(_)), "{send_error:?}");
     assert!(common::is_write_timeout(seen.last().unwrap()), "{seen:?}");
 }

@@ -242,25 +242,8 @@ fn a_tls_server_that_stops_reading_times_the_writes_out_on_both_drivers() {
             .write_timeout(Some(Duration::from_millis(300)))
     };
     // Blocking: a sender floods from another thread.
-    let ws = make();
-    let sender = ws.sender();
-    let mut seen = Vec::new();
-    let mut writer = None;
-    for event in ws {
-        if let Event::Ready { .. } = event {
-            let sender = sender.clone();
-            writer = Some(thread::spawn(move || loop {
-                if let Err(e) = sender.send_binary(&[7; 1 << 20]) {
-                    return e;
-                }
-            }));
-        }
-        seen.push(event);
-    }
-    assert!(matches!(
-        writer.unwrap().join().unwrap(),
-        lomond::SendError::Io(_)
-    ));
+    let (seen, error) = common::flood(make());
+    assert!(matches!(error, lomond::SendError::Io(_)), "{error:?}");
     assert!(common::is_write_timeout(seen.last().unwrap()), "{seen:?}");
     // Tokio: the same from a task.
     let seen = tls_common::runtime().block_on(async {

@@ -100,6 +100,28 @@ pub fn never_reads(mut s: std::net::TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Runs `ws` with a sender flooding megabyte messages from another thread
+/// once ready; the events, and the error that stopped the sender.
+#[allow(dead_code)] // the blocking suites flood; the tokio one floods from tasks
+pub fn flood(ws: WebSocket) -> (Vec<Event>, lomond::SendError) {
+    let sender = ws.sender();
+    let mut seen = Vec::new();
+    let mut writer = None;
+    for event in ws {
+        if let Event::Ready { .. } = event {
+            let sender = sender.clone();
+            writer = Some(std::thread::spawn(move || loop {
+                if let Err(e) = sender.send_binary(&[7; 1 << 20]) {
+                    return e;
+                }
+            }));
+        }
+        seen.push(event);
+    }
+    let error = writer.expect("never ready").join().unwrap();
+    (seen, error)
+}
+
 /// Whether `event` ends the connection for a write that timed out.
 pub fn is_write_timeout(event: &Event) -> bool {
     matches!(
