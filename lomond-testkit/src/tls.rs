@@ -132,6 +132,36 @@ impl EchoStream for StreamOwned<ServerConnection, TcpStream> {
     }
 }
 
+/// A TLS stream that rolls its keys (a TLS 1.3 key update, asking the
+/// peer to roll its own) before every write: to test that a client answers
+/// key updates and keeps its records in order.
+struct KeyUpdating(StreamOwned<ServerConnection, TcpStream>);
+
+impl io::Read for KeyUpdating {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl io::Write for KeyUpdating {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .conn
+            .refresh_traffic_keys()
+            .map_err(io::Error::other)?;
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl EchoStream for KeyUpdating {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.sock.set_read_timeout(timeout)
+    }
+}
+
 /// lomond's echo server (see [`EchoServer`](crate::EchoServer)) behind
 /// TLS, on a loopback port; each connection on a thread of its own.
 pub struct TlsEchoServer {
@@ -143,6 +173,16 @@ pub struct TlsEchoServer {
 impl TlsEchoServer {
     /// Serves with `config` (see [`server_config`]).
     pub fn start(config: Arc<ServerConfig>) -> TlsEchoServer {
+        Self::serve(config, false)
+    }
+
+    /// [`start`](Self::start), with a TLS 1.3 key update before every
+    /// message the server writes.
+    pub fn start_with_key_updates(config: Arc<ServerConfig>) -> TlsEchoServer {
+        Self::serve(config, true)
+    }
+
+    fn serve(config: Arc<ServerConfig>, key_updates: bool) -> TlsEchoServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -156,7 +196,7 @@ impl TlsEchoServer {
                             let config = config.clone();
                             let stop = stop.clone();
                             thread::spawn(move || {
-                                let _ = serve_tls(tcp, config, &stop);
+                                let _ = serve_tls(tcp, config, key_updates, &stop);
                             });
                         }
                         Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -183,7 +223,12 @@ impl TlsEchoServer {
     }
 }
 
-fn serve_tls(tcp: TcpStream, config: Arc<ServerConfig>, stop: &AtomicBool) -> io::Result<()> {
+fn serve_tls(
+    tcp: TcpStream,
+    config: Arc<ServerConfig>,
+    key_updates: bool,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     tcp.set_nonblocking(false)?;
     tcp.set_nodelay(true)?;
     tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -192,7 +237,12 @@ fn serve_tls(tcp: TcpStream, config: Arc<ServerConfig>, stop: &AtomicBool) -> io
     while conn.is_handshaking() {
         conn.complete_io(&mut tcp)?;
     }
-    serve_on(StreamOwned::new(conn, tcp), stop)
+    let stream = StreamOwned::new(conn, tcp);
+    if key_updates {
+        serve_on(KeyUpdating(stream), stop)
+    } else {
+        serve_on(stream, stop)
+    }
 }
 
 impl Drop for TlsEchoServer {

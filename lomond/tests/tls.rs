@@ -287,3 +287,16 @@ fn the_stream_and_sink_face_speaks_wss() {
         ws.close().await.unwrap();
     });
 }
+
+#[test]
+fn key_updates_from_the_server_are_answered_in_order_on_both_drivers() {
+    let ca = Ca::new("lomond test CA");
+    let server =
+        TlsEchoServer::start_with_key_updates(server_config(&ca.server(&["localhost"]), None));
+    // Each echo comes after a key update that asks the client to roll its
+    // own keys; the server reads the client's next message only if the
+    // client's key update went first.
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&ca))) {
+        assert_echo_session(&events);
+    }
+}
