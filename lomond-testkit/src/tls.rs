@@ -107,9 +107,23 @@ impl Ca {
 /// The rustls server config for `identity`, demanding a client
 /// certificate from `client_ca` when given.
 pub fn server_config(identity: &Identity, client_ca: Option<&Ca>) -> Arc<ServerConfig> {
+    server_config_with(identity, client_ca, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`server_config`] speaking only TLS 1.2: to meet a client that speaks
+/// only 1.3 with an alert.
+pub fn server_config_tls12_only(identity: &Identity) -> Arc<ServerConfig> {
+    server_config_with(identity, None, &[&rustls::version::TLS12])
+}
+
+fn server_config_with(
+    identity: &Identity,
+    client_ca: Option<&Ca>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap();
     let builder = match client_ca {
         Some(ca) => builder.with_client_cert_verifier(

@@ -300,3 +300,33 @@ fn key_updates_from_the_server_are_answered_in_order_on_both_drivers() {
         assert_echo_session(&events);
     }
 }
+
+#[test]
+fn a_handshake_the_server_refuses_is_an_alert_by_name() {
+    use lomond::rustls;
+    let ca = Ca::new("lomond test CA");
+    let server = TlsEchoServer::start(lomond_testkit::tls::server_config_tls12_only(
+        &ca.server(&["localhost"]),
+    ));
+    // A client that speaks only TLS 1.3, with the CA trusted.
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_pem = ca.cert_pem();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tls = TlsOptions::new().client_config(std::sync::Arc::new(config));
+    for events in both(|| ws(&server.url("localhost")).tls(tls.clone())) {
+        let e = tls_failure(&events);
+        assert!(
+            matches!(&e, TlsError::Alert { alert } if alert == "ProtocolVersion"),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), "the server sent TLS alert ProtocolVersion");
+    }
+}
