@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Proxies as users meet them: tinyproxy for HTTP CONNECT (open, and with
-# Basic auth) and microsocks for SOCKS5 (open, and with a password), from
-# Debian's packages (installed when missing), on loopback. Then
-# lomond/tests/proxies.rs runs both drivers through each, ws and wss, and
-# examples/proxy.rs takes its proxy from http_proxy as curl would.
+# Basic auth), microsocks for SOCKS5 (open, and with a password), and
+# squid for HTTP CONNECT plain and as an https:// proxy (open, and with
+# Basic auth, its certificate from a CA made now), from Debian's packages
+# (installed when missing), on loopback. Then lomond/tests/proxies.rs runs
+# both drivers through each, ws and wss, and examples/proxy.rs takes its
+# proxy from http_proxy as curl would.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 missing=()
 command -v tinyproxy >/dev/null || missing+=(tinyproxy)
 command -v microsocks >/dev/null || missing+=(microsocks)
+# squid-openssl: Debian's plain squid has no TLS ports.
+squid -v 2>/dev/null | grep -q -- --with-openssl || missing+=(squid-openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   mkdir -p target
   echo "[proxy] installing ${missing[*]} (apt-get)" >&2
@@ -33,10 +37,18 @@ microsocks -i 127.0.0.1 -p $((base + 2)) >"$work/microsocks-open.log" 2>&1 &
 pids+=($!)
 microsocks -i 127.0.0.1 -p $((base + 3)) -u lomond -P s3cret >"$work/microsocks-auth.log" 2>&1 &
 pids+=($!)
-for port in $base $((base + 1)) $((base + 2)) $((base + 3)); do
-  wait_port $port || { tail -n 5 "$work"/*.log "$work"/*.out >&2 || true; exit 1; }
+# squid drops to the proxy user: its files must be readable by it.
+tls_certs "$work/certs" >/dev/null
+echo "lomond:$(openssl passwd -apr1 s3cret)" >"$work/squid.passwd"
+sed -e "s|@PORT@|$((base + 4))|" -e "s|@TLSPORT@|$((base + 5))|" -e "s|@AUTHPORT@|$((base + 6))|" \
+  -e "s|@WORK@|$work|g" scripts/proxy/squid.conf >"$work/squid.conf"
+chown -R proxy "$work" 2>/dev/null || chmod -R a+rwX "$work"
+squid -N -f "$work/squid.conf" >"$work/squid.out" 2>&1 &
+pids+=($!)
+for port in $base $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4)) $((base + 5)) $((base + 6)); do
+  wait_port $port || { tail -n 5 "$work"/*.log "$work"/*.out >&2 || true; echo "[proxy] a proxy did not start" >&2; exit 1; }
 done
-LOMOND_PROXY_PORT=$base cargo test -q -p lomond --test proxies -- --ignored --test-threads 2
+LOMOND_PROXY_PORT=$base LOMOND_PROXY_CA=$work/certs/ca.pem cargo test -q -p lomond --test proxies -- --ignored --test-threads 2 ${PROXY_TESTS:-}
 # The environment, as curl reads it: http_proxy for ws://.
 cargo build -q -p lomond --example proxy
 out=$(http_proxy=http://127.0.0.1:$base "$root/target/debug/examples/proxy")
@@ -45,3 +57,7 @@ echo "$out" | grep -q "through http://127.0.0.1:$base" \
 out=$(http_proxy=http://127.0.0.1:$base no_proxy=127.0.0.1 "$root/target/debug/examples/proxy")
 if echo "$out" | grep -q "(through "; then echo "$out" >&2; echo "[proxy] no_proxy was ignored" >&2; exit 1; fi
 echo "[proxy] http_proxy and no_proxy from the environment: ok" >&2
+out=$("$root/target/debug/examples/proxy" https://127.0.0.1:$((base + 5)) "$work/certs/ca.pem")
+echo "$out" | grep -q "through https://127.0.0.1:$((base + 5))" \
+  || { echo "$out" >&2; echo "[proxy] the https:// proxy was not used" >&2; exit 1; }
+echo "[proxy] the example through squid as an https:// proxy: ok" >&2

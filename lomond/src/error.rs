@@ -328,6 +328,10 @@ pub enum ProxyError {
     /// Reading or writing the proxy's socket failed.
     #[error("i/o error talking to the proxy")]
     Io(#[source] Arc<io::Error>),
+    /// TLS to an `https://` proxy failed: its certificate, or the
+    /// handshake.
+    #[error("TLS to the proxy failed")]
+    Tls(#[source] TlsError),
 }
 
 /// RFC 1928's names for SOCKS5 reply codes.

@@ -48,6 +48,9 @@ pub struct Options {
     /// system's trust store).
     #[cfg(feature = "tls")]
     pub tls: crate::transport::TlsOptions,
+    /// How TLS to an `https://` proxy is secured (default: as `tls`).
+    #[cfg(feature = "tls")]
+    pub proxy_tls: Option<crate::transport::TlsOptions>,
 }
 
 impl Default for Options {
@@ -66,7 +69,17 @@ impl Default for Options {
             proxy: Default::default(),
             #[cfg(feature = "tls")]
             tls: Default::default(),
+            #[cfg(feature = "tls")]
+            proxy_tls: None,
         }
+    }
+}
+
+impl Options {
+    /// The TLS settings for an `https://` proxy.
+    #[cfg(feature = "tls")]
+    pub(crate) fn proxy_tls(&self) -> &crate::transport::TlsOptions {
+        self.proxy_tls.as_ref().unwrap_or(&self.tls)
     }
 }
 

@@ -227,6 +227,14 @@ impl WebSocket {
         self
     }
 
+    /// Secures TLS to an `https://` proxy as `tls` says (default: the
+    /// settings of [`tls`](Self::tls)).
+    #[cfg(feature = "tls")]
+    pub fn proxy_tls(mut self, tls: crate::TlsOptions) -> Self {
+        self.options.proxy_tls = Some(tls);
+        self
+    }
+
     /// Limits the wait for the server's upgrade answer (default 30 s).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.config.handshake_timeout = timeout;

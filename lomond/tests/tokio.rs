@@ -737,6 +737,29 @@ async fn the_stream_face_over_a_brought_stream() {
     served.join().unwrap().unwrap();
 }
 
+/// A stream that buffers what is written (here a `BufStream`, holding up
+/// to 8 KiB) sends it only when flushed: the driver flushes whenever it
+/// has written everything queued.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_buffering_stream_is_flushed() {
+    let (client, served) = unix_echo();
+    let client = tokio::io::BufStream::new(client);
+    let connect = lomond::tokio::client_async("ws://unix.invalid/", client);
+    let (mut stream, _) = tokio::time::timeout(Duration::from_secs(5), connect)
+        .await
+        .expect("the upgrade request was never flushed")
+        .unwrap();
+    stream.send(Message::text("one")).await.unwrap();
+    let echo = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+    assert_eq!(echo.unwrap().unwrap().unwrap(), Message::text("one"));
+    stream.close().await.unwrap();
+    while let Some(item) = stream.next().await {
+        assert!(matches!(item, Ok(Message::Close(_))), "{item:?}");
+    }
+    served.join().unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn an_in_memory_pipe_carries_the_request_and_is_closed_on_drop() {
     let (client, server) = tokio::io::duplex(1 << 16);

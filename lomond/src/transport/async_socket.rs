@@ -23,9 +23,13 @@ type Boxed = Box<dyn AsyncIo>;
 /// The tokio driver's stream: TCP with its capabilities, or any other.
 pub(crate) enum AsyncSocket {
     Tcp(TcpStream),
-    /// TCP after the TLS handshake.
+    /// TLS over TCP, after the handshake.
     #[cfg(feature = "tls")]
-    Tls(Box<(TcpStream, super::tls::TlsLink)>),
+    Tls(Box<super::tls::TlsStream>),
+    /// TLS to the server inside TLS to an `https://` proxy: split as any
+    /// other stream.
+    #[cfg(feature = "tls")]
+    TlsInTls(Box<super::tls::TlsInTls>),
     Other(Boxed),
 }
 
@@ -43,7 +47,9 @@ impl AsyncSocket {
         match self {
             AsyncSocket::Tcp(s) => s.peer_addr().ok(),
             #[cfg(feature = "tls")]
-            AsyncSocket::Tls(s) => s.0.peer_addr().ok(),
+            AsyncSocket::Tls(s) => s.peer_addr(),
+            #[cfg(feature = "tls")]
+            AsyncSocket::TlsInTls(s) => s.peer_addr(),
             AsyncSocket::Other(_) => None,
         }
     }
@@ -57,10 +63,11 @@ impl AsyncSocket {
             }
             #[cfg(feature = "tls")]
             AsyncSocket::Tls(s) => {
-                let (tcp, link) = *s;
-                let (r, w) = super::tls::split(tcp, link);
+                let super::tls::TlsStream(r, w) = *s;
                 (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
+            #[cfg(feature = "tls")]
+            AsyncSocket::TlsInTls(s) => AsyncSocket::Other(s).split(),
             AsyncSocket::Other(s) => {
                 let (r, w) = tokio::io::split(s);
                 (ReadHalf::Other(r), WriteHalf::Other(w))
@@ -119,15 +126,16 @@ impl WriteHalf {
         }
     }
 
-    /// Whether the transport holds bytes to write of its own (sealed TLS
-    /// records, an answer to a key update): a drain with nothing queued
-    /// flushes them.
+    /// Whether the transport may hold bytes to write of its own (sealed
+    /// TLS records, an answer to a key update, whatever another stream
+    /// buffers): a drain with nothing queued flushes them.
     #[inline]
     pub(crate) fn pending(&self) -> bool {
         match self {
+            WriteHalf::Tcp(_) => false,
             #[cfg(feature = "tls")]
             WriteHalf::Tls(w) => w.pending(),
-            _ => false,
+            WriteHalf::Other(_) => true,
         }
     }
 

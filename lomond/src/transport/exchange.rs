@@ -2,9 +2,9 @@
 //! loops that run one over a socket, blocking or on tokio, by the connect
 //! deadline. The handshakes say what they need; only these loops do I/O.
 
+use super::Duplex;
 use crate::error::{ConnectError, Stage};
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::{Duration, Instant};
 
 /// What a handshake needs next.
@@ -60,11 +60,24 @@ fn io_failure<E: Exchange>(exchange: &E, e: io::Error) -> ConnectError {
     }
 }
 
-/// Runs `exchange` over `tcp`, blocking, by `deadline`; the socket's
-/// timeouts are cleared after.
-pub(crate) fn run<E: Exchange>(
+/// Writes all of `buf` to `stream`.
+pub(crate) fn write_all<D: Duplex + ?Sized>(stream: &D, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match stream.write(buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Runs `exchange` over `tcp` (TCP, or TLS to a proxy), blocking, by
+/// `deadline`; the socket's timeouts are cleared after.
+pub(crate) fn run<E: Exchange, D: Duplex>(
     exchange: &mut E,
-    tcp: &TcpStream,
+    tcp: &D,
     deadline: Option<Instant>,
 ) -> Result<(), ConnectError> {
     let mut out = Vec::new();
@@ -76,14 +89,12 @@ pub(crate) fn run<E: Exchange>(
                 exchange.take_output(&mut out);
                 tcp.set_write_timeout(left::<E>(deadline)?)
                     .map_err(|e| io_failure(exchange, e))?;
-                (&*tcp)
-                    .write_all(&out)
-                    .map_err(|e| io_failure(exchange, e))?;
+                write_all(tcp, &out).map_err(|e| io_failure(exchange, e))?;
             }
             Next::Read => {
                 tcp.set_read_timeout(left::<E>(deadline)?)
                     .map_err(|e| io_failure(exchange, e))?;
-                let n = (&*tcp).read(&mut rx).map_err(|e| io_failure(exchange, e))?;
+                let n = tcp.read(&mut rx).map_err(|e| io_failure(exchange, e))?;
                 if n == 0 {
                     return Err(exchange.closed());
                 }
@@ -91,7 +102,7 @@ pub(crate) fn run<E: Exchange>(
                     // Say why, if the peer still listens (a TLS alert).
                     out.clear();
                     exchange.take_output(&mut out);
-                    let _ = (&*tcp).write_all(&out);
+                    let _ = write_all(tcp, &out);
                     return Err(e);
                 }
             }
@@ -105,11 +116,15 @@ pub(crate) fn run<E: Exchange>(
 
 /// [`run`] on tokio.
 #[cfg(feature = "tokio")]
-pub(crate) async fn run_async<E: Exchange>(
+pub(crate) async fn run_async<E: Exchange, S>(
     exchange: &mut E,
-    tcp: &mut tokio::net::TcpStream,
+    tcp: &mut S,
     deadline: Option<Instant>,
-) -> Result<(), ConnectError> {
+) -> Result<(), ConnectError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::FutureExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     async fn by<T, E: Exchange>(
         exchange: &E,
@@ -133,6 +148,7 @@ pub(crate) async fn run_async<E: Exchange>(
                 out.clear();
                 exchange.take_output(&mut out);
                 by(exchange, deadline, tcp.write_all(&out)).await?;
+                by(exchange, deadline, tcp.flush()).await?;
             }
             Next::Read => {
                 let n = by(exchange, deadline, tcp.read(&mut rx)).await?;
@@ -142,7 +158,8 @@ pub(crate) async fn run_async<E: Exchange>(
                 if let Err(e) = exchange.feed(&rx[..n]) {
                     out.clear();
                     exchange.take_output(&mut out);
-                    let _ = tcp.try_write(&out);
+                    // Without waiting for it.
+                    let _ = tcp.write(&out).now_or_never();
                     return Err(e);
                 }
             }

@@ -19,7 +19,7 @@ pub(crate) struct Plan {
     /// When the connect timeout runs out (on the driver's clock).
     deadline: Option<Instant>,
     /// The proxy tunnelled through, without credentials, once connected.
-    proxy: Option<String>,
+    proxy: Option<Box<str>>,
     /// Bytes that arrived after the tunnel's answer: the session's first.
     leftover: Vec<u8>,
 }
@@ -53,7 +53,7 @@ impl Plan {
 
     /// The proxy the connection went through, without credentials.
     pub(crate) fn proxy(&self) -> Option<Box<str>> {
-        self.proxy.as_deref().map(Box::from)
+        self.proxy.clone()
     }
 
     fn choose_proxy(&self, options: &Options) -> Result<Option<Proxy>, ConnectError> {
@@ -61,35 +61,72 @@ impl Plan {
         options.proxy.choose(t.secure, &t.host, t.port)
     }
 
+    /// The tunnel to open through `proxy`.
+    fn opening(&self, proxy: &Proxy, to: Destination) -> Result<Opening, ConnectError> {
+        Opening::new(proxy, to, self.target.port)
+    }
+
+    /// Keeps what follows the tunnel's answer for the session, which is
+    /// the next stage after `tunnel` unless TLS is.
+    fn tunnelled(&mut self, opening: &mut Opening) -> Vec<u8> {
+        self.proxy = Some(opening.proxy.as_str().into());
+        opening.take_leftover()
+    }
+
     /// Resolves, connects, tunnels through a proxy if one applies, and
     /// (for `wss://`) runs the TLS handshake, blocking.
     pub(crate) fn connect(&mut self, options: &Options) -> Result<Socket, ConnectError> {
         let t = &self.target;
-        let (tcp, leftover) = match self.choose_proxy(options)? {
-            None => (
-                tcp::connect(&t.host, t.port, options, self.deadline)?.0,
-                Vec::new(),
-            ),
-            Some(proxy) => {
-                let to = match proxy.kind {
-                    ProxyKind::Socks5 => {
-                        let addrs = options.resolver.lookup(&t.host, t.port, self.deadline)?;
-                        Destination::Ip(addrs[0].ip())
-                    }
-                    _ => destination(&t.host),
-                };
-                let mut opening = Opening::new(&proxy, to, t.port)?;
-                let (tcp, _) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)?;
-                exchange::run(&mut opening, &tcp, self.deadline)?;
-                self.proxy = Some(opening.proxy.clone());
-                (tcp, opening.take_leftover())
-            }
+        let Some(proxy) = self.choose_proxy(options)? else {
+            let (tcp, _) = tcp::connect(&t.host, t.port, options, self.deadline)?;
+            return self.secure(tcp, options, Vec::new());
         };
+        let to = match proxy.kind {
+            ProxyKind::Socks5 => {
+                let addrs = options.resolver.lookup(&t.host, t.port, self.deadline)?;
+                Destination::Ip(addrs[0].ip())
+            }
+            _ => destination(&t.host),
+        };
+        let mut opening = self.opening(&proxy, to)?;
+        let (tcp, _) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)?;
         #[cfg(feature = "tls")]
-        if t.secure {
+        if proxy.kind == ProxyKind::Https {
+            use super::tls;
+            let outer = tls::handshake(tcp, options.proxy_tls(), &proxy.host, &[], self.deadline)
+                .map_err(|e| opening.tls_failed(e))?;
+            exchange::run(&mut opening, &outer, self.deadline)?;
+            let leftover = self.tunnelled(&mut opening);
+            if !self.target.secure {
+                self.leftover = leftover;
+                return Ok(Socket::Tls(Box::new(outer)));
+            }
+            // TLS to the server inside TLS to the proxy: rare enough to
+            // take the path of any other stream.
+            let t = &self.target;
+            let inner = tls::handshake(outer, &options.tls, &t.host, &leftover, self.deadline)?;
+            return Ok(Socket::Other(Box::new(inner)));
+        }
+        exchange::run(&mut opening, &tcp, self.deadline)?;
+        let leftover = self.tunnelled(&mut opening);
+        self.secure(tcp, options, leftover)
+    }
+
+    /// Runs TLS over `tcp` for `wss://`, taking `leftover` first; or keeps
+    /// `leftover` for the session.
+    fn secure(
+        &mut self,
+        tcp: std::net::TcpStream,
+        options: &Options,
+        leftover: Vec<u8>,
+    ) -> Result<Socket, ConnectError> {
+        #[cfg(feature = "tls")]
+        if self.target.secure {
+            let t = &self.target;
             let tls = super::tls::handshake(tcp, &options.tls, &t.host, &leftover, self.deadline)?;
             return Ok(Socket::Tls(Box::new(tls)));
         }
+        let _ = options;
         self.leftover = leftover;
         Ok(Socket::Tcp(tcp))
     }
@@ -101,40 +138,66 @@ impl Plan {
         options: &Options,
     ) -> Result<AsyncSocket, ConnectError> {
         let t = &self.target;
-        let (mut tcp, leftover) = match self.choose_proxy(options)? {
-            None => (
-                tcp::connect_async(&t.host, t.port, options, self.deadline)
-                    .await?
-                    .0,
-                Vec::new(),
-            ),
-            Some(proxy) => {
-                let to = match proxy.kind {
-                    ProxyKind::Socks5 => {
-                        let resolver = &options.resolver;
-                        let addrs = resolver
-                            .lookup_async(&t.host, t.port, self.deadline)
-                            .await?;
-                        Destination::Ip(addrs[0].ip())
-                    }
-                    _ => destination(&t.host),
-                };
-                let mut opening = Opening::new(&proxy, to, t.port)?;
-                let (mut tcp, _) =
-                    tcp::connect_async(&proxy.host, proxy.port, options, self.deadline).await?;
-                exchange::run_async(&mut opening, &mut tcp, self.deadline).await?;
-                self.proxy = Some(opening.proxy.clone());
-                (tcp, opening.take_leftover())
-            }
+        let Some(proxy) = self.choose_proxy(options)? else {
+            let (tcp, _) = tcp::connect_async(&t.host, t.port, options, self.deadline).await?;
+            return self.secure_async(tcp, options, Vec::new()).await;
         };
+        let to = match proxy.kind {
+            ProxyKind::Socks5 => {
+                let resolver = &options.resolver;
+                let addrs = resolver
+                    .lookup_async(&t.host, t.port, self.deadline)
+                    .await?;
+                Destination::Ip(addrs[0].ip())
+            }
+            _ => destination(&t.host),
+        };
+        let mut opening = self.opening(&proxy, to)?;
+        let (mut tcp, _) =
+            tcp::connect_async(&proxy.host, proxy.port, options, self.deadline).await?;
         #[cfg(feature = "tls")]
-        if t.secure {
+        if proxy.kind == ProxyKind::Https {
+            use super::tls;
+            let (tcp, link) =
+                tls::handshake_async(tcp, options.proxy_tls(), &proxy.host, &[], self.deadline)
+                    .await
+                    .map_err(|e| opening.tls_failed(e))?;
+            let mut outer = tls::split(tcp, link);
+            exchange::run_async(&mut opening, &mut outer, self.deadline).await?;
+            let leftover = self.tunnelled(&mut opening);
+            if !self.target.secure {
+                self.leftover = leftover;
+                return Ok(AsyncSocket::Tls(Box::new(outer)));
+            }
+            let t = &self.target;
+            let (outer, link) =
+                tls::handshake_async(outer, &options.tls, &t.host, &leftover, self.deadline)
+                    .await?;
+            let tls::TlsStream(r, w) = outer;
+            return Ok(AsyncSocket::TlsInTls(Box::new(tls::split_over(r, w, link))));
+        }
+        exchange::run_async(&mut opening, &mut tcp, self.deadline).await?;
+        let leftover = self.tunnelled(&mut opening);
+        self.secure_async(tcp, options, leftover).await
+    }
+
+    /// [`secure`](Self::secure) on tokio.
+    #[cfg(feature = "tokio")]
+    async fn secure_async(
+        &mut self,
+        tcp: tokio::net::TcpStream,
+        options: &Options,
+        leftover: Vec<u8>,
+    ) -> Result<AsyncSocket, ConnectError> {
+        #[cfg(feature = "tls")]
+        if self.target.secure {
+            let t = &self.target;
             let (tcp, link) =
                 super::tls::handshake_async(tcp, &options.tls, &t.host, &leftover, self.deadline)
                     .await?;
-            return Ok(AsyncSocket::Tls(Box::new((tcp, link))));
+            return Ok(AsyncSocket::Tls(Box::new(super::tls::split(tcp, link))));
         }
-        let _ = &mut tcp;
+        let _ = options;
         self.leftover = leftover;
         Ok(AsyncSocket::Tcp(tcp))
     }

@@ -246,16 +246,8 @@ fn write_all_tls(tls: &super::tls::TlsSocket, buf: &[u8]) -> io::Result<()> {
 }
 
 #[inline(never)]
-fn write_all_other(other: &dyn Duplex, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        match other.write(buf) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+fn write_all_other(other: &dyn Duplex, buf: &[u8]) -> io::Result<()> {
+    super::exchange::write_all(other, buf)
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ impl fmt::Debug for Credentials {
 pub enum ProxyKind {
     /// `http://`: an HTTP proxy, asked to CONNECT.
     Http,
+    /// `https://`: an HTTP proxy reached over TLS, asked to CONNECT; a
+    /// `wss://` connection runs its own TLS inside that.
+    Https,
     /// `socks5://`: SOCKS5, the target resolved here.
     Socks5,
     /// `socks5h://`: SOCKS5, the target's name resolved by the proxy.
@@ -48,14 +51,16 @@ pub struct Proxy {
     pub kind: ProxyKind,
     /// Its host name or address (IPv6 without brackets).
     pub host: String,
-    /// Its port (default 1080, or 80 for `http://`).
+    /// Its port (default 1080, or 80 for `http://` and 443 for
+    /// `https://`).
     pub port: u16,
     /// Credentials from the URL's user info, if any.
     pub auth: Option<Credentials>,
 }
 
 impl Proxy {
-    /// Parses a proxy URL: `http://`, `socks5://` or `socks5h://`, with
+    /// Parses a proxy URL: `http://`, `https://`, `socks5://` or
+    /// `socks5h://`, with
     /// optional percent-encoded `user:password@`. A URL without a scheme
     /// is `http://`, as curl takes it.
     pub fn parse(url: &str) -> Result<Proxy, ProxyError> {
@@ -74,11 +79,7 @@ impl Proxy {
             "http" => (ProxyKind::Http, 80),
             "socks5" => (ProxyKind::Socks5, 1080),
             "socks5h" => (ProxyKind::Socks5h, 1080),
-            "https" => {
-                return Err(ProxyError::InvalidUrl(
-                    "https:// proxies are not supported yet".into(),
-                ))
-            }
+            "https" => (ProxyKind::Https, 443),
             other => {
                 return Err(ProxyError::InvalidUrl(format!(
                     "unsupported proxy scheme {other:?}"
@@ -116,6 +117,7 @@ impl fmt::Display for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = match self.kind {
             ProxyKind::Http => "http",
+            ProxyKind::Https => "https",
             ProxyKind::Socks5 => "socks5",
             ProxyKind::Socks5h => "socks5h",
         };
@@ -215,8 +217,17 @@ impl Opening {
         port: u16,
     ) -> Result<Opening, ConnectError> {
         let label = proxy.to_string();
+        #[cfg(not(feature = "tls"))]
+        if proxy.kind == ProxyKind::Https {
+            return Err(ConnectError::Proxy {
+                proxy: label,
+                source: ProxyError::InvalidUrl(
+                    "https:// proxies need lomond's \"tls\" feature".into(),
+                ),
+            });
+        }
         let tunnel = match proxy.kind {
-            ProxyKind::Http => {
+            ProxyKind::Http | ProxyKind::Https => {
                 let host = match &destination {
                     socks5::Destination::Name(n) => n.clone(),
                     socks5::Destination::Ip(ip) => ip.to_string(),
@@ -247,6 +258,19 @@ impl Opening {
         match &mut self.tunnel {
             Tunnel::Http(t) => t.take_leftover(),
             Tunnel::Socks(t) => t.take_leftover(),
+        }
+    }
+
+    /// TLS to an `https://` proxy failed: the proxy's error, at the tunnel
+    /// stage.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_failed(&self, e: ConnectError) -> ConnectError {
+        match e {
+            ConnectError::Tls(e) => self.fail(ProxyError::Tls(e)),
+            ConnectError::Timeout { .. } => ConnectError::Timeout {
+                stage: Stage::Tunnel,
+            },
+            e => e,
         }
     }
 
@@ -317,7 +341,10 @@ mod tests {
             Proxy::parse("socks5://h:9").unwrap().kind,
             ProxyKind::Socks5
         );
-        for bad in ["ftp://h", "http://", "socks4://h", "https://h"] {
+        let p = Proxy::parse("https://u:p@proxy.example").unwrap();
+        assert_eq!((p.kind, p.port), (ProxyKind::Https, 443));
+        assert_eq!(p.to_string(), "https://proxy.example:443");
+        for bad in ["ftp://h", "http://", "socks4://h", "https://"] {
             assert!(
                 matches!(Proxy::parse(bad), Err(ProxyError::InvalidUrl(_))),
                 "{bad}"

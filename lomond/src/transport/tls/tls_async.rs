@@ -14,25 +14,30 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-/// Runs the TLS handshake with `host` over `tcp` by `deadline` (on
-/// tokio's clock, as a std `Instant`).
-pub(crate) async fn handshake_async(
-    mut tcp: TcpStream,
+/// Runs the TLS handshake with `host` over `lower` (TCP, or TLS to an
+/// `https://` proxy) by `deadline` (on tokio's clock, as a std `Instant`).
+pub(crate) async fn handshake_async<S: AsyncRead + AsyncWrite + Unpin>(
+    mut lower: S,
     options: &TlsOptions,
     host: &str,
     leftover: &[u8],
     deadline: Option<Instant>,
-) -> Result<(TcpStream, TlsLink), ConnectError> {
+) -> Result<(S, TlsLink), ConnectError> {
     let mut link = super::start(options, host, leftover)?;
-    exchange::run_async(&mut link, &mut tcp, deadline).await?;
-    Ok((tcp, link))
+    exchange::run_async(&mut link, &mut lower, deadline).await?;
+    Ok((lower, link))
 }
 
-/// Splits a connection that has done its handshake.
-pub(crate) fn split(tcp: TcpStream, link: TlsLink) -> (TlsReadHalf, TlsWriteHalf) {
-    let link = Arc::new(link);
+/// Splits a TCP connection that has done its handshake.
+pub(crate) fn split(tcp: TcpStream, link: TlsLink) -> TlsStream {
     let (r, w) = tcp.into_split();
-    (
+    split_over(r, w, link)
+}
+
+/// TLS over the halves of what carries it.
+pub(crate) fn split_over<R, W>(r: R, w: W, link: TlsLink) -> TlsStream<R, W> {
+    let link = Arc::new(link);
+    TlsStream(
         TlsReadHalf {
             tcp: r,
             link: link.clone(),
@@ -49,16 +54,94 @@ pub(crate) fn split(tcp: TcpStream, link: TlsLink) -> (TlsReadHalf, TlsWriteHalf
     )
 }
 
+/// A TLS connection's two halves, whole again: a stream for what runs
+/// inside it before the session (a tunnel, TLS to the server through an
+/// `https://` proxy), and for the session itself when that is nested.
+pub(crate) struct TlsStream<R = OwnedReadHalf, W = OwnedWriteHalf>(
+    pub(crate) TlsReadHalf<R>,
+    pub(crate) TlsWriteHalf<W>,
+);
+
+/// TLS to the server inside TLS to an `https://` proxy.
+pub(crate) type TlsInTls = TlsStream<TlsReadHalf, TlsWriteHalf>;
+
+impl TlsStream {
+    /// The TCP peer's address.
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.0.tcp.peer_addr().ok()
+    }
+}
+
+impl TlsInTls {
+    /// The TCP peer's (the proxy's) address.
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.0.tcp.tcp.peer_addr().ok()
+    }
+}
+
+impl<R: AsyncRead + Unpin, W: Unpin> AsyncRead for TlsStream<R, W> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin, W: Lower> AsyncWrite for TlsStream<R, W> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().1).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().1).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().1).poll_shutdown(cx)
+    }
+}
+
+/// The write side TLS runs over: a TCP half, or TLS to a proxy.
+pub(crate) trait Lower: AsyncWrite + Unpin {
+    /// Writes what is taken now, without waiting.
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize>;
+    /// Whether bytes of its own wait to be written.
+    fn pending(&self) -> bool;
+}
+
+impl Lower for OwnedWriteHalf {
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        OwnedWriteHalf::try_write(self, buf)
+    }
+    #[inline]
+    fn pending(&self) -> bool {
+        false
+    }
+}
+
+impl<W: Lower> Lower for TlsWriteHalf<W> {
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        TlsWriteHalf::try_write(self, buf)
+    }
+    fn pending(&self) -> bool {
+        TlsWriteHalf::pending(self)
+    }
+}
+
 /// Reads ciphertext and hands out plaintext.
-pub(crate) struct TlsReadHalf {
-    tcp: OwnedReadHalf,
+pub(crate) struct TlsReadHalf<R = OwnedReadHalf> {
+    tcp: R,
     link: Arc<TlsLink>,
     rx: Box<[u8]>,
     start: usize,
     end: usize,
 }
 
-impl AsyncRead for TlsReadHalf {
+impl<R: AsyncRead + Unpin> AsyncRead for TlsReadHalf<R> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -91,19 +174,19 @@ impl AsyncRead for TlsReadHalf {
 }
 
 /// Encrypts plaintext and writes the records.
-pub(crate) struct TlsWriteHalf {
-    tcp: OwnedWriteHalf,
+pub(crate) struct TlsWriteHalf<W = OwnedWriteHalf> {
+    tcp: W,
     link: Arc<TlsLink>,
     /// Sealed records not yet written, from `pos` on.
     out: Vec<u8>,
     pos: usize,
 }
 
-impl TlsWriteHalf {
+impl<W: Lower> TlsWriteHalf<W> {
     /// Whether sealed records or TLS's own bytes (an answer to a key
     /// update) wait to be written: the driver flushes them.
     pub(crate) fn pending(&self) -> bool {
-        self.pos < self.out.len() || self.link.wants_write()
+        self.pos < self.out.len() || self.link.wants_write() || self.tcp.pending()
     }
 
     /// Writes the sealed records, waiting for the socket.
@@ -149,7 +232,7 @@ impl TlsWriteHalf {
     }
 }
 
-impl AsyncWrite for TlsWriteHalf {
+impl<W: Lower> AsyncWrite for TlsWriteHalf<W> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
