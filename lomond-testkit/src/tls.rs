@@ -111,9 +111,10 @@ pub fn server_config(identity: &Identity, client_ca: Option<&Ca>) -> Arc<ServerC
 }
 
 /// [`server_config`] speaking only TLS 1.2: to meet a client that speaks
-/// only 1.3 with an alert.
-pub fn server_config_tls12_only(identity: &Identity) -> Arc<ServerConfig> {
-    server_config_with(identity, None, &[&rustls::version::TLS12])
+/// only 1.3 with an alert, or to refuse a missing client certificate
+/// within the handshake (TLS 1.3 refuses it only after).
+pub fn server_config_tls12_only(identity: &Identity, client_ca: Option<&Ca>) -> Arc<ServerConfig> {
+    server_config_with(identity, client_ca, &[&rustls::version::TLS12])
 }
 
 fn server_config_with(

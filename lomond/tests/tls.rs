@@ -122,6 +122,27 @@ fn a_server_that_demands_a_client_certificate_says_so() {
 }
 
 #[test]
+fn a_tls12_server_that_demands_a_client_certificate_fails_the_connect() {
+    let ca = Ca::new("lomond test CA");
+    let server = TlsEchoServer::start(lomond_testkit::tls::server_config_tls12_only(
+        &ca.server(&["localhost"]),
+        Some(&ca),
+    ));
+    for events in both(|| ws(&server.url("localhost")).tls(trusting(&ca))) {
+        let e = tls_failure(&events);
+        assert!(matches!(e, TlsError::ClientCertificateRequired), "{e:?}");
+    }
+    // With the certificate, the same server serves.
+    let client = ca.client();
+    let tls = trusting(&ca)
+        .client_cert_pem(client.cert_pem.as_bytes(), client.key_pem.as_bytes())
+        .unwrap();
+    for events in both(|| ws(&server.url("localhost")).tls(tls.clone())) {
+        assert_echo_session(&events);
+    }
+}
+
+#[test]
 fn a_server_that_never_answers_the_tls_handshake_times_out_in_that_stage() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("wss://{}/", listener.local_addr().unwrap());
@@ -307,6 +328,7 @@ fn a_handshake_the_server_refuses_is_an_alert_by_name() {
     let ca = Ca::new("lomond test CA");
     let server = TlsEchoServer::start(lomond_testkit::tls::server_config_tls12_only(
         &ca.server(&["localhost"]),
+        None,
     ));
     // A client that speaks only TLS 1.3, with the CA trusted.
     let mut roots = rustls::RootCertStore::empty();

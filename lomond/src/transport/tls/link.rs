@@ -65,16 +65,18 @@ impl TlsLink {
     }
 
     /// Hands decrypted bytes to `take`, which copies what it has room for
-    /// and says how many; taking from `ciphertext` only what is needed to
-    /// give some plaintext (rustls holds at most 16 KiB decrypted, so the
-    /// rest waits in `ciphertext` for the next call). `Ok(0)` once the
-    /// server has sent close_notify; `WouldBlock` when `ciphertext` ran out
-    /// before any plaintext; a TLS failure as `InvalidData` with the typed
-    /// error as its source. (A closure rather than a buffer, so that the
-    /// tokio driver's uninitialized room is written, not zeroed first.)
+    /// and says how many; when none are decrypted yet, `feed` hands rustls
+    /// more ciphertext (`read_tls` from a buffer, or from the socket
+    /// itself, which saves a copy) and says how much, `Ok(0)` at the end
+    /// of the stream, `WouldBlock` when there is none now. rustls holds at
+    /// most 16 KiB decrypted, so what `feed` has not given yet waits for
+    /// the next call. `Ok(0)` once the server has sent close_notify or the
+    /// stream ended; a TLS failure as `InvalidData` with the typed error
+    /// as its source. (A closure rather than a buffer, so that the
+    /// drivers' uninitialized room is written, not zeroed first.)
     pub(crate) fn decrypt(
         &self,
-        ciphertext: &mut &[u8],
+        mut feed: impl FnMut(&mut ClientConnection) -> io::Result<usize>,
         take: impl FnOnce(&[u8]) -> usize,
     ) -> io::Result<usize> {
         let mut conn = lock(&self.conn);
@@ -90,10 +92,9 @@ impl TlsLink {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            if ciphertext.is_empty() {
-                return Err(io::ErrorKind::WouldBlock.into());
+            if feed(&mut conn)? == 0 {
+                return Ok(0);
             }
-            conn.read_tls(ciphertext)?;
             conn.process_new_packets()
                 .map_err(|e| session_error(map_error(e, &self.host)))?;
         }

@@ -169,7 +169,11 @@ impl<L: Carrier> TlsSocket<L> {
             let Rx { buf, start, end } = &mut *rx;
             let mut pending = &buf[*start..*end];
             let before = pending.len();
-            let result = self.link.decrypt(&mut pending, &mut take);
+            let feed = |conn: &mut rustls::ClientConnection| match pending {
+                [] => Err(io::ErrorKind::WouldBlock.into()),
+                _ => conn.read_tls(&mut pending),
+            };
+            let result = self.link.decrypt(feed, &mut take);
             *start += before - pending.len();
             match result {
                 Ok(n) => return Ok(n),

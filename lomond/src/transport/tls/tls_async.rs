@@ -2,7 +2,7 @@
 //! half and a write half over the TCP socket's owned halves, sharing one
 //! [`TlsLink`] and no lock between their I/O.
 
-use super::super::exchange::{self, READ_SIZE};
+use super::super::exchange;
 use super::{TlsLink, TlsOptions, WRITE_CHUNK};
 use crate::error::ConnectError;
 use std::io;
@@ -41,9 +41,6 @@ pub(crate) fn split_over<R, W>(r: R, w: W, link: TlsLink) -> TlsStream<R, W> {
         TlsReadHalf {
             tcp: r,
             link: link.clone(),
-            rx: vec![0; READ_SIZE].into_boxed_slice(),
-            start: 0,
-            end: 0,
         },
         TlsWriteHalf {
             tcp: w,
@@ -136,9 +133,6 @@ impl<W: Lower> Lower for TlsWriteHalf<W> {
 pub(crate) struct TlsReadHalf<R = OwnedReadHalf> {
     tcp: R,
     link: Arc<TlsLink>,
-    rx: Box<[u8]>,
-    start: usize,
-    end: usize,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for TlsReadHalf<R> {
@@ -148,27 +142,44 @@ impl<R: AsyncRead + Unpin> AsyncRead for TlsReadHalf<R> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        loop {
-            let mut pending = &this.rx[this.start..this.end];
-            let before = pending.len();
-            let result = this.link.decrypt(&mut pending, |plain| {
+        let mut socket = Polled {
+            io: &mut this.tcp,
+            cx,
+        };
+        let result = this.link.decrypt(
+            |conn| conn.read_tls(&mut socket),
+            |plain| {
                 let n = plain.len().min(buf.remaining());
                 buf.put_slice(&plain[..n]);
                 n
-            });
-            this.start += before - pending.len();
-            match result {
-                Ok(_) => return Poll::Ready(Ok(())),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-            let mut rx = ReadBuf::new(&mut this.rx);
-            ready!(Pin::new(&mut this.tcp).poll_read(cx, &mut rx))?;
-            let n = rx.filled().len();
-            if n == 0 {
-                return Poll::Ready(Ok(()));
-            }
-            (this.start, this.end) = (0, n);
+            },
+        );
+        match result {
+            Ok(_) => Poll::Ready(Ok(())),
+            // The socket had nothing: its poll_read has registered the
+            // waker.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// A socket polled as a `Read`, so that rustls reads the ciphertext into
+/// its own buffer (no copy through one of ours); `WouldBlock` when the
+/// poll is pending. The lock on the TLS state is held meanwhile, but
+/// only for a read that does not wait.
+struct Polled<'a, 'b, R> {
+    io: &'a mut R,
+    cx: &'a mut Context<'b>,
+}
+
+impl<R: AsyncRead + Unpin> io::Read for Polled<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut *self.io).poll_read(self.cx, &mut rb) {
+            Poll::Ready(Ok(())) => Ok(rb.filled().len()),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 }
