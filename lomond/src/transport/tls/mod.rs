@@ -28,6 +28,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A direct read at least this long suggests more is waiting.
+const DIRECT_READ: usize = 4096;
+
 /// Plaintext encrypted per write to the socket: bounds the ciphertext
 /// held at once for a large message.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -72,6 +75,12 @@ pub(crate) trait Carrier: Duplex {
     fn tcp(&self) -> &TcpStream;
     /// Writes what is taken at once, without waiting: for a last alert.
     fn send_now(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Reads what is there now, without waiting (`WouldBlock` if
+    /// nothing is, or if the carrier cannot).
+    fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let _ = buf;
+        Err(io::ErrorKind::WouldBlock.into())
+    }
 }
 
 impl Carrier for TcpStream {
@@ -85,6 +94,30 @@ impl Carrier for TcpStream {
         {
             let _ = buf;
             Ok(0)
+        }
+    }
+    #[cfg(target_os = "linux")]
+    fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: initialized bytes are valid `MaybeUninit`s, and recv
+        // writes only initialized bytes into the room, so `buf` stays
+        // initialized.
+        #[allow(unsafe_code)]
+        let room = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        super::lowat::recv_now(self, room)
+    }
+}
+
+/// A carrier read without waiting, as rustls' `read_tls` takes it.
+struct Now<'a, L>(&'a L);
+
+impl<L: Carrier> io::Read for Now<'_, L> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.recv_now(buf) {
+            // The reader then waits, as when nothing is there.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            read => read,
         }
     }
 }
@@ -107,6 +140,7 @@ pub(crate) fn handshake<L: Carrier>(
             buf: vec![0; READ_SIZE].into_boxed_slice(),
             start: 0,
             end: 0,
+            streaming: false,
         }),
         out: Mutex::new(Vec::new()),
     })
@@ -117,6 +151,12 @@ struct Rx {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
+    /// Whether the last read found the socket full: then rustls reads
+    /// from it directly, without waiting, saving the copy through `buf`,
+    /// until the socket is empty. (When the socket is empty the reader
+    /// must wait without holding the TLS lock, which the senders need:
+    /// that wait reads into `buf`.)
+    streaming: bool,
 }
 
 /// The blocking driver's TLS stream: the reader decrypts on its thread
@@ -166,10 +206,21 @@ impl<L: Carrier> TlsSocket<L> {
     fn read_with(&self, mut take: impl FnMut(&[u8]) -> usize) -> io::Result<usize> {
         let mut rx = lock(&self.rx);
         loop {
-            let Rx { buf, start, end } = &mut *rx;
+            let Rx {
+                buf,
+                start,
+                end,
+                streaming,
+            } = &mut *rx;
             let mut pending = &buf[*start..*end];
             let before = pending.len();
             let feed = |conn: &mut rustls::ClientConnection| match pending {
+                [] if *streaming => {
+                    let read = conn.read_tls(&mut Now(&self.lower));
+                    // A short read: the socket is (nearly) empty.
+                    *streaming = matches!(read, Ok(n) if n >= DIRECT_READ);
+                    read
+                }
                 [] => Err(io::ErrorKind::WouldBlock.into()),
                 _ => conn.read_tls(&mut pending),
             };
@@ -180,12 +231,13 @@ impl<L: Carrier> TlsSocket<L> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            // Everything read is decrypted: read more.
+            // Everything read is decrypted: wait for more.
             let n = self.lower.read(buf)?;
             if n == 0 {
                 return Ok(0);
             }
             (*start, *end) = (0, n);
+            *streaming = n == buf.len();
         }
     }
 
