@@ -100,19 +100,29 @@ impl TlsLink {
         }
     }
 
-    /// Encrypts all of `plaintext` and appends the records to `out`.
-    pub(crate) fn encrypt(&self, mut plaintext: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    /// Encrypts as much of `plaintext` as rustls' send buffer has room
+    /// for (64 KiB of records), and says how much; the records wait there
+    /// for [`send`](Self::send) or [`take_output`](Self::take_output).
+    pub(crate) fn seal(&self, plaintext: &[u8]) -> io::Result<usize> {
+        lock(&self.conn).writer().write(plaintext)
+    }
+
+    /// Writes the records waiting in rustls to `socket`, which must not
+    /// wait (the reader needs this lock): `Ok(true)` once all are written,
+    /// `Ok(false)` when the socket would block. rustls writes them with
+    /// one vectored write, straight from its buffers.
+    pub(crate) fn send(&self, socket: &mut dyn Write) -> io::Result<bool> {
         let mut conn = lock(&self.conn);
-        while !plaintext.is_empty() {
-            // rustls takes what its send buffer has room for; empty it into
-            // `out` each time round.
-            let n = conn.writer().write(plaintext)?;
-            plaintext = &plaintext[n..];
-            while conn.wants_write() {
-                conn.write_tls(out)?;
+        while conn.wants_write() {
+            match conn.write_tls(socket) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Appends everything rustls has to send (handshake messages, alerts,

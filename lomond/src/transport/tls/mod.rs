@@ -73,8 +73,12 @@ pub(crate) fn start(
 pub(crate) trait Carrier: Duplex {
     /// The TCP socket at the bottom.
     fn tcp(&self) -> &TcpStream;
-    /// Writes what is taken at once, without waiting: for a last alert.
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes what is taken at once, without waiting (`WouldBlock` if
+    /// nothing is, or if the carrier cannot).
+    fn send_now(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let _ = bufs;
+        Err(io::ErrorKind::WouldBlock.into())
+    }
     /// Reads what is there now, without waiting (`WouldBlock` if
     /// nothing is, or if the carrier cannot).
     fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -87,14 +91,9 @@ impl Carrier for TcpStream {
     fn tcp(&self) -> &TcpStream {
         self
     }
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        #[cfg(target_os = "linux")]
-        return socket2::SockRef::from(self).send_with_flags(buf, libc::MSG_DONTWAIT);
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = buf;
-            Ok(0)
-        }
+    #[cfg(target_os = "linux")]
+    fn send_now(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        socket2::SockRef::from(self).send_vectored_with_flags(bufs, libc::MSG_DONTWAIT)
     }
     #[cfg(target_os = "linux")]
     fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -107,8 +106,21 @@ impl Carrier for TcpStream {
     }
 }
 
-/// A carrier read without waiting, as rustls' `read_tls` takes it.
+/// A carrier read and written without waiting, as rustls' `read_tls`
+/// and `write_tls` take it.
 struct Now<'a, L>(&'a L);
+
+impl<L: Carrier> io::Write for Now<'_, L> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[io::IoSlice::new(buf)])
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.send_now(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 impl<L: Carrier> io::Read for Now<'_, L> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -242,20 +254,25 @@ impl<L: Carrier> TlsSocket<L> {
     }
 
     /// Encrypts and writes all of `buf`, and whatever TLS itself has to
-    /// send (an empty `buf` writes only that).
-    pub(crate) fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+    /// send (an empty `buf` writes only that). The records go from rustls'
+    /// buffers straight to the socket while it takes them at once; when it
+    /// is full, they are moved out and waited on without the TLS lock, so
+    /// that the reader is never held up by a write that waits.
+    pub(crate) fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         let mut out = lock(&self.out);
-        let mut chunks = buf.chunks(WRITE_CHUNK);
         loop {
-            out.clear();
-            match chunks.next() {
-                Some(chunk) => self.link.encrypt(chunk, &mut out)?,
-                None => self.link.take_output(&mut out),
+            if !buf.is_empty() {
+                let n = self.link.seal(buf)?;
+                buf = &buf[n..];
             }
-            if out.is_empty() {
+            if !self.link.send(&mut Now(&self.lower))? {
+                out.clear();
+                self.link.take_output(&mut out);
+                exchange::write_all(&self.lower, &out)?;
+            }
+            if buf.is_empty() {
                 return Ok(());
             }
-            exchange::write_all(&self.lower, &out)?;
         }
     }
 
@@ -268,11 +285,9 @@ impl<L: Carrier> TlsSocket<L> {
     /// Sends close_notify if the socket takes it at once and no write is
     /// in progress, then shuts the TCP socket down.
     pub(crate) fn shutdown(&self) {
-        if let Ok(mut out) = self.out.try_lock() {
+        if let Ok(_writing) = self.out.try_lock() {
             self.link.close();
-            out.clear();
-            self.link.take_output(&mut out);
-            let _ = self.lower.send_now(&out);
+            let _ = self.link.send(&mut Now(&self.lower));
         }
         let _ = self.lower.shutdown();
     }
@@ -306,19 +321,10 @@ impl<L: Carrier> Duplex for TlsSocket<L> {
     }
 }
 
+/// Under more TLS, nothing is read or written without waiting: a partial
+/// record of the outer stream cannot be taken back.
 impl<L: Carrier> Carrier for TlsSocket<L> {
     fn tcp(&self) -> &TcpStream {
         self.lower.tcp()
-    }
-    /// Seals `buf` and sends it if no write is in progress and the socket
-    /// takes the records whole at once; else sends nothing.
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        let Ok(mut out) = self.out.try_lock() else {
-            return Ok(0);
-        };
-        out.clear();
-        self.link.encrypt(buf, &mut out)?;
-        self.lower.send_now(&out)?;
-        Ok(buf.len())
     }
 }

@@ -42,12 +42,7 @@ pub(crate) fn split_over<R, W>(r: R, w: W, link: TlsLink) -> TlsStream<R, W> {
             tcp: r,
             link: link.clone(),
         },
-        TlsWriteHalf {
-            tcp: w,
-            link,
-            out: Vec::new(),
-            pos: 0,
-        },
+        TlsWriteHalf { tcp: w, link },
     )
 }
 
@@ -184,62 +179,88 @@ impl<R: AsyncRead + Unpin> io::Read for Polled<'_, '_, R> {
     }
 }
 
-/// Encrypts plaintext and writes the records.
+/// Encrypts plaintext and writes the records, straight from rustls'
+/// buffers.
 pub(crate) struct TlsWriteHalf<W = OwnedWriteHalf> {
     tcp: W,
     link: Arc<TlsLink>,
-    /// Sealed records not yet written, from `pos` on.
-    out: Vec<u8>,
-    pos: usize,
 }
 
 impl<W: Lower> TlsWriteHalf<W> {
     /// Whether sealed records or TLS's own bytes (an answer to a key
     /// update) wait to be written: the driver flushes them.
     pub(crate) fn pending(&self) -> bool {
-        self.pos < self.out.len() || self.link.wants_write() || self.tcp.pending()
+        self.link.wants_write() || self.tcp.pending()
     }
 
-    /// Writes the sealed records, waiting for the socket.
-    fn poll_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.pos < self.out.len() {
-            let n = ready!(Pin::new(&mut self.tcp).poll_write(cx, &self.out[self.pos..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.pos += n;
+    /// Writes the sealed records, waiting for the socket (the TLS lock is
+    /// held only for writes that do not wait).
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut socket = PolledWrite {
+            io: &mut self.tcp,
+            cx,
+        };
+        match self.link.send(&mut socket) {
+            Ok(true) => Poll::Ready(Ok(())),
+            // Its poll_write has registered the waker.
+            Ok(false) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
         }
-        self.out.clear();
-        self.pos = 0;
-        Poll::Ready(Ok(()))
     }
 
-    /// Seals `buf` (up to a chunk of it) after what is waiting; how much.
+    /// Seals up to a chunk of `buf`; how much.
     fn seal(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = buf.len().min(WRITE_CHUNK);
-        self.link.encrypt(&buf[..n], &mut self.out)?;
-        Ok(n)
+        self.link.seal(&buf[..buf.len().min(WRITE_CHUNK)])
     }
 
     /// Writes what the socket takes now, without waiting: for `Drop`.
     pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.seal(buf)?;
-        while self.pos < self.out.len() {
-            self.pos += self.tcp.try_write(&self.out[self.pos..])?;
-        }
+        self.link.send(&mut TryWrite(&mut self.tcp))?;
         Ok(n)
     }
 
     /// Sends close_notify if the socket takes it at once.
     pub(crate) fn shutdown_now(&mut self) {
         self.link.close();
-        self.link.take_output(&mut self.out);
-        while self.pos < self.out.len() {
-            match self.tcp.try_write(&self.out[self.pos..]) {
-                Ok(n) if n > 0 => self.pos += n,
-                _ => break,
-            }
+        let _ = self.link.send(&mut TryWrite(&mut self.tcp));
+    }
+}
+
+/// A write half polled as a `Write`, for rustls' `write_tls`;
+/// `WouldBlock` when the poll is pending.
+struct PolledWrite<'a, 'b, W> {
+    io: &'a mut W,
+    cx: &'a mut Context<'b>,
+}
+
+impl<W: AsyncWrite + Unpin> io::Write for PolledWrite<'_, '_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match Pin::new(&mut *self.io).poll_write(self.cx, buf) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match Pin::new(&mut *self.io).poll_write_vectored(self.cx, bufs) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A write half written without waiting, as a `Write`.
+struct TryWrite<'a, W>(&'a mut W);
+
+impl<W: Lower> io::Write for TryWrite<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -250,11 +271,11 @@ impl<W: Lower> AsyncWrite for TlsWriteHalf<W> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        ready!(this.poll_out(cx))?;
+        ready!(this.poll_send(cx))?;
         let n = this.seal(buf)?;
         // Start writing at once; what the socket does not take now waits
         // for the next write or flush (the driver flushes while `pending`).
-        if let Poll::Ready(Err(e)) = this.poll_out(cx) {
+        if let Poll::Ready(Err(e)) = this.poll_send(cx) {
             return Poll::Ready(Err(e));
         }
         Poll::Ready(Ok(n))
@@ -262,9 +283,7 @@ impl<W: Lower> AsyncWrite for TlsWriteHalf<W> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_out(cx))?;
-        this.link.take_output(&mut this.out);
-        ready!(this.poll_out(cx))?;
+        ready!(this.poll_send(cx))?;
         Pin::new(&mut this.tcp).poll_flush(cx)
     }
 
