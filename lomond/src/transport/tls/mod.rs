@@ -31,10 +31,6 @@ use std::time::{Duration, Instant};
 /// A direct read at least this long suggests more is waiting.
 const DIRECT_READ: usize = 4096;
 
-/// Plaintext encrypted per write to the socket: bounds the ciphertext
-/// held at once for a large message.
-const WRITE_CHUNK: usize = 64 * 1024;
-
 impl Exchange for TlsLink {
     const STAGE: Stage = Stage::Tls;
     fn next(&self) -> Next {

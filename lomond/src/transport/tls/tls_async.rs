@@ -3,7 +3,7 @@
 //! [`TlsLink`] and no lock between their I/O.
 
 use super::super::exchange;
-use super::{TlsLink, TlsOptions, WRITE_CHUNK};
+use super::{TlsLink, TlsOptions};
 use crate::error::ConnectError;
 use std::io;
 use std::pin::Pin;
@@ -208,14 +208,9 @@ impl<W: Lower> TlsWriteHalf<W> {
         }
     }
 
-    /// Seals up to a chunk of `buf`; how much.
-    fn seal(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.link.seal(&buf[..buf.len().min(WRITE_CHUNK)])
-    }
-
     /// Writes what the socket takes now, without waiting: for `Drop`.
     pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.seal(buf)?;
+        let n = self.link.seal(buf)?;
         self.link.send(&mut TryWrite(&mut self.tcp))?;
         Ok(n)
     }
@@ -272,7 +267,7 @@ impl<W: Lower> AsyncWrite for TlsWriteHalf<W> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         ready!(this.poll_send(cx))?;
-        let n = this.seal(buf)?;
+        let n = this.link.seal(buf)?;
         // Start writing at once; what the socket does not take now waits
         // for the next write or flush (the driver flushes while `pending`).
         if let Poll::Ready(Err(e)) = this.poll_send(cx) {
