@@ -17,7 +17,7 @@ trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 url=wss://127.0.0.1:$port/
 out=$(mktemp)
-cases=${CASES:-"recv:16:400000 recv:1024:200000 recv:65536:4096 send:16:400000 send:1024:200000 send:65536:4096 echo1:32:10000 echo64:32:200000"}
+cases=${CASES:-"recv:16:400000 recv:1024:200000 recv:65536:4096 recv:1048576:300 send:16:400000 send:1024:200000 send:65536:4096 send:1048576:300 echo1:32:10000 echo64:32:200000"}
 libs=(lomond-blocking lomond-tokio tokio-websockets tokio-tungstenite)
 for rep in $(seq "$reps"); do
   for c in $cases; do
