@@ -248,6 +248,9 @@ pub enum ConnectError {
     /// The TLS handshake failed, or the TLS settings cannot be used.
     #[error("TLS failed")]
     Tls(#[source] TlsError),
+    /// The exit handle stopped the attempt before it connected.
+    #[error("stopped by the exit handle")]
+    Stopped,
     /// The connect timeout ran out during `stage`.
     #[error("connect timed out while {stage}")]
     Timeout {
@@ -273,6 +276,7 @@ impl ConnectError {
             ConnectError::Tls(TlsError::Settings(_)) => Stage::Prepare,
             ConnectError::Tls(_) => Stage::Tls,
             ConnectError::Timeout { stage } => *stage,
+            ConnectError::Stopped => Stage::Connect,
         }
     }
 }
@@ -426,6 +430,18 @@ pub enum SendError {
     /// Writing to the socket failed (the OS error is the source).
     #[error("write failed")]
     Io(#[source] Arc<io::Error>),
+    /// A persistent WebSocket is between connections (no outbox is set,
+    /// or this is not a message the outbox keeps).
+    #[error("the WebSocket is disconnected and reconnecting")]
+    Disconnected,
+    /// The outbox is full: the message was not kept.
+    #[error("the outbox is full (at most {messages} messages, {bytes} bytes)")]
+    OutboxFull {
+        /// Its limit in messages.
+        messages: usize,
+        /// Its limit in payload bytes.
+        bytes: usize,
+    },
 }
 
 impl From<io::Error> for SendError {
@@ -441,7 +457,18 @@ impl PartialEq for SendError {
             (NotReady, NotReady)
             | (Closing, Closing)
             | (Closed, Closed)
+            | (Disconnected, Disconnected)
             | (ControlPayloadTooLong, ControlPayloadTooLong) => true,
+            (
+                OutboxFull {
+                    messages: a,
+                    bytes: b,
+                },
+                OutboxFull {
+                    messages: c,
+                    bytes: d,
+                },
+            ) => a == c && b == d,
             (InvalidCloseCode(a), InvalidCloseCode(b)) => a == b,
             (WriteBufferFull { limit: a }, WriteBufferFull { limit: b }) => a == b,
             (Io(a), Io(b)) => a.kind() == b.kind(),

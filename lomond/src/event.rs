@@ -75,8 +75,14 @@ pub enum Event {
     Binary(Payload),
     /// A ping from the server (answered automatically unless `auto_pong` is off).
     Ping(Bytes),
-    /// A pong from the server.
-    Pong(Bytes),
+    /// A pong from the server. `rtt` is the round-trip time when it
+    /// answers lomond's own latest keepalive ping (see `ping_rate`).
+    Pong {
+        /// The pong's payload.
+        data: Bytes,
+        /// The time since that ping was sent, if it answers one.
+        rtt: Option<Duration>,
+    },
     /// Emitted every `poll` interval while the connection is open.
     Poll,
     /// Nothing arrived within `ping_timeout`; `Disconnected` follows.
@@ -113,6 +119,13 @@ pub enum Event {
         /// How long.
         delay: Duration,
     },
+    /// A persistent WebSocket stopped: always its last event.
+    Stopped {
+        /// Why.
+        reason: crate::persist::StopReason,
+        /// What the outbox still held, oldest first, never sent.
+        unsent: Vec<crate::persist::Unsent>,
+    },
 }
 
 impl Event {
@@ -127,7 +140,7 @@ impl Event {
             Event::Text(_) => "text",
             Event::Binary(_) => "binary",
             Event::Ping(_) => "ping",
-            Event::Pong(_) => "pong",
+            Event::Pong { .. } => "pong",
             Event::Poll => "poll",
             Event::Unresponsive => "unresponsive",
             Event::Closing { .. } => "closing",
@@ -135,6 +148,7 @@ impl Event {
             Event::Disconnected { .. } => "disconnected",
             Event::ProtocolError { .. } => "protocol_error",
             Event::BackOff { .. } => "back_off",
+            Event::Stopped { .. } => "stopped",
         }
     }
 }
@@ -148,7 +162,7 @@ impl From<proto::Event> for Event {
             proto::Event::Text(text) => Event::Text(text),
             proto::Event::Binary(data) => Event::Binary(data),
             proto::Event::Ping(data) => Event::Ping(data),
-            proto::Event::Pong(data) => Event::Pong(data),
+            proto::Event::Pong { data, rtt } => Event::Pong { data, rtt },
             proto::Event::Poll => Event::Poll,
             proto::Event::Rejected { error, response } => Event::Rejected { error, response },
             proto::Event::Ready {
@@ -208,7 +222,14 @@ impl fmt::Display for Event {
             } => write!(f, "{name} protocol={protocol:?} extensions={extensions:?}"),
             Event::Text(t) => write!(f, "{name} {:?}", Preview(t.as_bytes(), true)),
             Event::Binary(b) => write!(f, "{name} {:?}", Preview(b, false)),
-            Event::Ping(b) | Event::Pong(b) => write!(f, "{name} {:?}", Preview(b, false)),
+            Event::Ping(b) => write!(f, "{name} {:?}", Preview(b, false)),
+            Event::Pong { data, rtt } => {
+                write!(f, "{name} {:?}", Preview(data, false))?;
+                match rtt {
+                    Some(rtt) => write!(f, " rtt={rtt:?}"),
+                    None => Ok(()),
+                }
+            }
             Event::Poll | Event::Unresponsive => f.write_str(name),
             Event::Closing { code, reason } | Event::Closed { code, reason } => {
                 write!(f, "{name} code={code:?} reason={reason:?}")
@@ -218,6 +239,9 @@ impl fmt::Display for Event {
             }
             Event::ProtocolError { error } => write!(f, "{name}: {error}"),
             Event::BackOff { delay } => write!(f, "{name} {delay:?}"),
+            Event::Stopped { reason, unsent } => {
+                write!(f, "{name} ({reason}), {} unsent", unsent.len())
+            }
         }
     }
 }
@@ -289,7 +313,10 @@ mod tests {
             proto::Event::Text(reason()),
             proto::Event::Binary(Payload::from(Bytes::from_static(&[1, 2, 3]))),
             proto::Event::Ping(Bytes::from_static(b"pi")),
-            proto::Event::Pong(Bytes::from_static(b"po")),
+            proto::Event::Pong {
+                data: Bytes::from_static(b"po"),
+                rtt: Some(Duration::from_millis(3)),
+            },
             proto::Event::Poll,
             proto::Event::Unresponsive,
             proto::Event::Closing {

@@ -39,6 +39,7 @@ mod failure;
 mod lock;
 pub mod options;
 mod payload;
+pub mod persist;
 pub mod proto;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -53,6 +54,9 @@ pub use error::{
 };
 pub use event::{DisconnectReason, Event};
 pub use failure::Error;
+pub use persist::{
+    BackOff, Decision, ExitHandle, Failure, OutboxLimits, RetryPolicy, StopReason, Unsent,
+};
 pub use websocket::WebSocket;
 
 pub use bytes::Bytes;

@@ -1,8 +1,9 @@
 //! [`WebSocket`]: one connection's URL and options, run by either driver.
 
-use crate::blocking::{Events, Sender, Shared};
+use crate::blocking::{Events, Persist, Sender, Shared};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
+use crate::persist::{BackOff, Control, Decision, ExitHandle, Failure, OutboxLimits, RetryPolicy};
 use crate::proto::{Config, DeflateConfig};
 use crate::transport::{Duplex, Resolve, Resolver, Socket};
 use std::sync::Arc;
@@ -19,6 +20,10 @@ use std::time::Duration;
 pub struct WebSocket {
     url: String,
     options: Options,
+    /// Back-off, retry policy and outbox.
+    persist: crate::persist::Settings,
+    /// What exit handles and the running driver share.
+    control: Arc<Control>,
     shared: Arc<Shared>,
     /// Where async senders taken before `connect_async` find the connection.
     #[cfg(feature = "tokio")]
@@ -38,6 +43,8 @@ impl WebSocket {
         Ok(WebSocket {
             url: url.to_owned(),
             options,
+            persist: Default::default(),
+            control: Arc::default(),
             shared: Arc::default(),
             #[cfg(feature = "tokio")]
             slot: Arc::default(),
@@ -74,9 +81,42 @@ impl WebSocket {
         &self.options
     }
 
+    /// A handle that stops this WebSocket from any thread or task, at
+    /// once, whatever it is doing (see [`ExitHandle`]). Take it before
+    /// starting the WebSocket.
+    pub fn exit_handle(&self) -> ExitHandle {
+        ExitHandle::new(self.control.clone(), self.shared.clone())
+    }
+
     /// Starts the connection: the same as iterating.
     pub fn connect(self) -> Events {
-        Events::new(self.url, self.options, self.shared, None)
+        self.shared.configure(self.persist.outbox, false);
+        let outbox = self.persist.outbox.is_some();
+        Events::new(
+            self.url,
+            self.options,
+            self.shared,
+            None,
+            Some(self.control),
+            outbox,
+        )
+    }
+
+    /// Runs the WebSocket for good, as Lomond's `persist()`: it connects,
+    /// yields every event of each connection, and after each
+    /// `ConnectFail` or `Disconnected` yields `BackOff { delay }` and
+    /// reconnects, until the [`retry_policy`](Self::retry_policy) says
+    /// stop or the [`exit_handle`](Self::exit_handle) is used; then
+    /// `Stopped` is the last event. Senders taken from the WebSocket stay
+    /// valid across reconnections.
+    pub fn persist(self) -> Persist {
+        Persist::new(
+            self.url,
+            self.options,
+            self.shared,
+            self.control,
+            self.persist,
+        )
     }
 
     /// Starts the connection over `stream`, already connected to the
@@ -85,11 +125,15 @@ impl WebSocket {
     /// host and path in the upgrade request. The events are the same as
     /// [`connect`](Self::connect)'s.
     pub fn connect_on(self, stream: impl Duplex) -> Events {
+        self.shared.configure(self.persist.outbox, false);
+        let outbox = self.persist.outbox.is_some();
         Events::new(
             self.url,
             self.options,
             self.shared,
             Some(Socket::new(stream)),
+            Some(self.control),
+            outbox,
         )
     }
 
@@ -119,7 +163,32 @@ impl WebSocket {
     ) -> crate::tokio::EventStream {
         // Blocking senders will never see this connection: tell them.
         self.shared.end();
-        crate::tokio::EventStream::new(self.url, self.options, self.slot, socket)
+        self.slot.configure(self.persist.outbox, false);
+        let outbox = self.persist.outbox.is_some();
+        crate::tokio::EventStream::new(
+            self.url,
+            self.options,
+            self.slot,
+            socket,
+            Some(self.control),
+            outbox,
+        )
+    }
+
+    /// [`persist`](Self::persist) on tokio: a `Stream` of the same events,
+    /// reconnecting forever, until the retry policy says stop or the exit
+    /// handle is used. [`AsyncSender`](crate::tokio::AsyncSender)s taken
+    /// from the WebSocket or the stream stay valid across reconnections.
+    #[cfg(feature = "tokio")]
+    pub fn persist_async(self) -> crate::tokio::PersistStream {
+        self.shared.end();
+        crate::tokio::PersistStream::new(
+            self.url,
+            self.options,
+            self.slot,
+            self.control,
+            self.persist,
+        )
     }
 
     /// Offers a subprotocol (call again to offer more, in preference order).
@@ -272,6 +341,35 @@ impl WebSocket {
         self
     }
 
+    /// How long [`persist`](Self::persist) waits between connections
+    /// (default: Lomond's 5 to 30 s, see [`BackOff`]).
+    pub fn back_off(mut self, back_off: BackOff) -> Self {
+        self.persist.back_off = back_off;
+        self
+    }
+
+    /// Lets `decide` say, after each failure, whether
+    /// [`persist`](Self::persist) reconnects (default: always).
+    pub fn retry_policy(
+        mut self,
+        decide: impl Fn(&Failure) -> Decision + Send + Sync + 'static,
+    ) -> Self {
+        self.persist.policy = RetryPolicy::new(decide);
+        self
+    }
+
+    /// Keeps text and binary messages sent while no connection is open
+    /// (before the first is `Ready`, and between connections) in an
+    /// outbox bounded by `limits`, and sends them, in order, once the next
+    /// one is. A send that does not fit fails with
+    /// [`SendError::OutboxFull`](crate::SendError::OutboxFull); what is
+    /// left when the WebSocket stops is handed back in `Stopped` (default:
+    /// no outbox, and such sends fail at once).
+    pub fn outbox(mut self, limits: OutboxLimits) -> Self {
+        self.persist.outbox = Some(limits);
+        self
+    }
+
     /// Replaces the whole protocol configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.options.config = config;
@@ -293,6 +391,7 @@ impl std::fmt::Debug for WebSocket {
         f.debug_struct("WebSocket")
             .field("url", &self.url)
             .field("options", &self.options)
+            .field("persist", &self.persist)
             .finish()
     }
 }

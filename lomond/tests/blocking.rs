@@ -27,7 +27,7 @@ fn a_normal_session_in_order() {
                 sender.send_binary(&[1, 2, 3]).unwrap();
                 sender.ping(b"p").unwrap();
             }
-            Event::Pong(_) => sender.close(1000, "bye").unwrap(),
+            Event::Pong { .. } => sender.close(1000, "bye").unwrap(),
             _ => {}
         }
         events.push(event);
@@ -652,7 +652,7 @@ fn a_session_over_a_unix_socket_the_application_brought() {
                 }));
             }
             // A pong answers the automatic ping: the timers run too.
-            Event::Pong(_) => {
+            Event::Pong { .. } => {
                 let _ = sender.close(1000, "bye");
             }
             _ => {}

@@ -36,7 +36,7 @@ async fn normal_session(url: String) {
                 sender.send_binary(&[1, 2, 3]).await.unwrap();
                 sender.ping(b"p").await.unwrap();
             }
-            Event::Pong(_) => sender.close(1000, "bye").await.unwrap(),
+            Event::Pong { .. } => sender.close(1000, "bye").await.unwrap(),
             _ => {}
         }
         seen.push(event);
@@ -703,7 +703,7 @@ async fn a_session_over_a_unix_socket_the_application_brought() {
                 }));
             }
             // A pong answers the automatic ping: the timers run too.
-            Event::Pong(_) => {
+            Event::Pong { .. } => {
                 let _ = sender.close(1000, "bye").await;
             }
             _ => {}

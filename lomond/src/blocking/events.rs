@@ -1,14 +1,17 @@
 //! [`Events`]: the blocking driver loop, as an iterator.
 
 use super::shared::Shared;
+use crate::error::ConnectError;
 use crate::event::Event;
+use crate::lock::lock;
 use crate::options::Options;
+use crate::persist::Control;
 use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
 use crate::transport::{Plan, Socket};
 use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How late a read may return after the core's deadline. Resetting the
@@ -47,7 +50,14 @@ pub struct Events {
     lowat: RecvLowat,
     /// Messages decoded ahead (see [`Connection::poll_message`]), in order.
     ahead: VecDeque<Event>,
+    /// The exit handle's side, when one was taken: connects then run on a
+    /// helper thread, so that the exit handle need not wait for them.
+    control: Option<Arc<Control>>,
+    /// Whether the WebSocket has an outbox to drain into the connection.
+    outbox: bool,
 }
+
+type Connected = (Connection, Socket, Event);
 
 impl Events {
     /// The events of a connection to `url`, over `socket` when the
@@ -57,6 +67,8 @@ impl Events {
         options: Options,
         shared: Arc<Shared>,
         socket: Option<Socket>,
+        control: Option<Arc<Control>>,
+        outbox: bool,
     ) -> Events {
         Events {
             url,
@@ -66,30 +78,46 @@ impl Events {
             timeout_set: None,
             lowat: RecvLowat::new(),
             ahead: VecDeque::new(),
+            control: control.filter(|c| c.taken()),
+            outbox,
         }
     }
 
-    fn connect(&self, brought: Option<Socket>) -> Result<(Connection, Socket, Event), Event> {
-        let fail = |error| Event::ConnectFail { error };
-        let mut plan = Plan::new(&self.url, &self.options, Instant::now()).map_err(fail)?;
-        let socket = match brought {
-            Some(socket) => socket,
-            None => plan.connect(&self.options).map_err(fail)?,
+    /// Runs the connect pipeline, on a helper thread when an exit handle
+    /// may cut it short: the thread is then left to finish on its own
+    /// (within the connect timeout) and drop what it made.
+    fn connect(&self, brought: Option<Socket>) -> Result<Connected, Event> {
+        // A brought stream is connected already: nothing to wait for.
+        let Some(control) = self.control.as_ref().filter(|_| brought.is_none()) else {
+            return connect(&self.url, &self.options, brought);
         };
-        // Best effort: a stream that cannot bound its writes still works.
-        let _ = socket.set_write_timeout(self.options.write_timeout);
-        let addr = socket.peer_addr();
-        let proxy = plan.proxy();
-        let core = plan.session(&self.options, Instant::now()).map_err(fail)?;
-        Ok((
-            core,
-            socket,
-            Event::Connected {
-                url: self.url.clone(),
-                addr,
-                proxy,
-            },
-        ))
+        let stopped = || Event::ConnectFail {
+            error: ConnectError::Stopped,
+        };
+        if control.exited() {
+            return Err(stopped());
+        }
+        let done: Arc<Mutex<Option<Result<Connected, Event>>>> = Arc::default();
+        let spawned = {
+            let (url, options) = (self.url.clone(), self.options.clone());
+            let (done, control) = (done.clone(), control.clone());
+            std::thread::Builder::new()
+                .name("lomond-connect".into())
+                .spawn(move || {
+                    let result = connect(&url, &options, None);
+                    *lock(&done) = Some(result);
+                    control.notify();
+                })
+        };
+        if spawned.is_err() {
+            // No thread to be had: connect here, uninterruptibly.
+            return connect(&self.url, &self.options, None);
+        }
+        if control.wait(None, || lock(&done).is_some()) {
+            return Err(stopped());
+        }
+        let result = lock(&done).take();
+        result.unwrap_or_else(|| Err(stopped()))
     }
 
     /// Waits for input or the next deadline and feeds what happened to the core.
@@ -170,9 +198,31 @@ impl Events {
     fn finish(&mut self, stream: &Socket) {
         let _ = self.shared.flush(false);
         stream.shutdown();
-        self.shared.end();
+        self.shared.connection_over();
         self.state = State::Done;
     }
+}
+
+/// The connect pipeline, then the session, for `url`: the transport, the
+/// core with the upgrade request queued, and the `Connected` event.
+fn connect(url: &str, options: &Options, brought: Option<Socket>) -> Result<Connected, Event> {
+    let fail = |error| Event::ConnectFail { error };
+    let mut plan = Plan::new(url, options, Instant::now()).map_err(fail)?;
+    let socket = match brought {
+        Some(socket) => socket,
+        None => plan.connect(options).map_err(fail)?,
+    };
+    // Best effort: a stream that cannot bound its writes still works.
+    let _ = socket.set_write_timeout(options.write_timeout);
+    let addr = socket.peer_addr();
+    let proxy = plan.proxy();
+    let core = plan.session(options, Instant::now()).map_err(fail)?;
+    let connected = Event::Connected {
+        url: url.to_owned(),
+        addr,
+        proxy,
+    };
+    Ok((core, socket, connected))
 }
 
 impl Iterator for Events {
@@ -198,6 +248,11 @@ impl Iterator for Events {
                         Ok((core, stream, event)) => {
                             let stream = Arc::new(stream);
                             self.shared.start(core, stream.clone());
+                            // An exit handle used before `start` found
+                            // nothing to stop: stop it now.
+                            if self.control.as_ref().is_some_and(|c| c.exited()) {
+                                self.shared.interrupt();
+                            }
                             // Write the upgrade request; a failure surfaces as
                             // the first step's error.
                             let _ = self.shared.flush(true);
@@ -205,7 +260,7 @@ impl Iterator for Events {
                             return Some(event);
                         }
                         Err(event) => {
-                            self.shared.end();
+                            self.shared.connection_over();
                             self.state = State::Done;
                             return Some(event);
                         }
@@ -225,6 +280,9 @@ impl Iterator for Events {
                         return Some(event);
                     }
                     let stream = stream.clone();
+                    if self.outbox && self.shared.outbox_waiting() {
+                        self.shared.drain_outbox();
+                    }
                     // Decoding may have queued pongs or a Close: write them
                     // before blocking on the next read.
                     let _ = self.shared.flush(false);

@@ -6,9 +6,11 @@
 //! what the core queues, and sleeps no longer than the core's next deadline.
 
 mod events;
+mod persist;
 mod sender;
 mod shared;
 
 pub use events::Events;
+pub use persist::Persist;
 pub use sender::Sender;
 pub(crate) use shared::Shared;

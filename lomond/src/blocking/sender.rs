@@ -1,10 +1,9 @@
 //! [`Sender`]: sends on a WebSocket from any thread while another iterates it.
 
-use super::shared::Shared;
+use super::shared::{Queued, Shared};
 use crate::error::SendError;
 use crate::proto::Outgoing;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Queued bytes past which `feed_*` writes.
 const FEED_FLUSH_AT: usize = 64 << 10;
@@ -22,7 +21,7 @@ impl Sender {
     /// Sends `what` (each method below is one of these) and writes it.
     #[inline]
     pub fn send(&self, what: Outgoing<'_>) -> Result<(), SendError> {
-        self.shared.send(|c| c.send(what, Instant::now))
+        self.shared.send(what)
     }
 
     /// Sends a text message.
@@ -64,17 +63,17 @@ impl Sender {
 
     /// Writes everything queued.
     pub fn flush(&self) -> Result<(), SendError> {
-        self.shared.send(|_| Ok(()))
+        drop(self.shared.live()?);
+        self.shared.flush(true).map_err(SendError::from)
     }
 
     // Inlined into each caller, so that `what` is known there and the
     // match on it disappears (12 instructions per 16-byte message).
     #[inline(always)]
     fn feed(&self, what: Outgoing<'_>) -> Result<(), SendError> {
-        let queued = {
-            let mut core = self.shared.live()?;
-            core.send(what, Instant::now)?;
-            core.poll_transmit().len()
+        let queued = match self.shared.queue(what)? {
+            Queued::Core(queued) => queued,
+            Queued::Outbox => 0,
         };
         if queued >= FEED_FLUSH_AT {
             self.shared
@@ -111,6 +110,20 @@ impl Sender {
     /// Whether the WebSocket is open for sending right now.
     pub fn is_open(&self) -> bool {
         self.shared.live().is_ok_and(|core| core.is_open())
+    }
+
+    /// The round-trip time of the connection's latest answered keepalive
+    /// ping (see `ping_rate`); `None` before one is answered, and between
+    /// connections.
+    pub fn rtt(&self) -> Option<std::time::Duration> {
+        self.shared.live().ok().and_then(|core| core.rtt())
+    }
+
+    /// Empties the outbox (see [`WebSocket::outbox`](crate::WebSocket::outbox)),
+    /// handing back what it held, oldest first: for messages that should
+    /// not wait for the next connection after all.
+    pub fn take_unsent(&self) -> Vec<crate::Unsent> {
+        self.shared.take_unsent()
     }
 }
 

@@ -16,7 +16,9 @@
 
 use crate::error::SendError;
 use crate::lock::lock;
-use crate::proto::Connection;
+use crate::persist::outbox::Outbox;
+use crate::persist::{OutboxLimits, Unsent};
+use crate::proto::{Connection, Outgoing};
 use crate::transport::Socket;
 use std::io;
 use std::ops::{Deref, DerefMut};
@@ -32,8 +34,64 @@ enum Link {
     Waiting,
     /// Connected (from the upgrade request on).
     Live(Box<Connection>),
+    /// A persistent WebSocket between connections: sends fail with
+    /// `Disconnected`.
+    Between,
     /// Over: sends fail with `Closed`, and the core is released.
     Ended,
+}
+
+/// What the state lock guards: the connection, and what outlives it.
+#[derive(Default)]
+struct State {
+    link: Link,
+    /// Messages kept for the next open connection, when enabled.
+    outbox: Option<Outbox>,
+    /// Reconnects follow: only `Ended` is final for `wait_ready`.
+    persistent: bool,
+}
+
+impl State {
+    /// Where a send goes: straight to an open connection with nothing
+    /// kept before it, or into the outbox while there is none; otherwise
+    /// the reason it is refused.
+    #[inline]
+    fn route(&mut self) -> Route<'_> {
+        let persistent = self.persistent;
+        match (&mut self.link, &mut self.outbox) {
+            (Link::Live(core), None) => Route::Core(core),
+            (Link::Live(core), Some(outbox)) => match core.check_can_send() {
+                Ok(()) if outbox.is_empty() => Route::Core(core),
+                Ok(()) => Route::Outbox(outbox, SendError::NotReady),
+                Err(e @ SendError::NotReady) => Route::Outbox(outbox, e),
+                Err(SendError::Closing) if persistent => {
+                    Route::Outbox(outbox, SendError::Disconnected)
+                }
+                Err(_) => Route::Core(core),
+            },
+            (Link::Waiting, Some(outbox)) => Route::Outbox(outbox, SendError::NotReady),
+            (Link::Between, Some(outbox)) => Route::Outbox(outbox, SendError::Disconnected),
+            (Link::Waiting, None) => Route::Refused(SendError::NotReady),
+            (Link::Between, None) => Route::Refused(SendError::Disconnected),
+            (Link::Ended, _) => Route::Refused(SendError::Closed),
+        }
+    }
+}
+
+/// See [`State::route`]; an outbox route carries the error a control
+/// frame, which it does not keep, meets.
+enum Route<'a> {
+    Core(&'a mut Connection),
+    Outbox(&'a mut Outbox, SendError),
+    Refused(SendError),
+}
+
+/// Where a send went.
+pub(crate) enum Queued {
+    /// Into the connection, which now has this many bytes to write.
+    Core(usize),
+    /// Into the outbox.
+    Outbox,
 }
 
 /// What the write lock guards: the socket's write side and a reused buffer
@@ -48,11 +106,14 @@ struct Writer {
 /// One WebSocket's connection, shared by its event iterator and senders.
 #[derive(Default)]
 pub(crate) struct Shared {
-    link: Mutex<Link>,
-    /// Signalled, with `link` locked, when the connection may have become
+    state: Mutex<State>,
+    /// Signalled, with `state` locked, when the connection may have become
     /// ready to send or ended: for senders waiting for readiness.
     changed: Condvar,
     writer: Mutex<Writer>,
+    /// The live connection's socket, for an exit handle to shut down
+    /// without waiting for the write lock.
+    socket: Mutex<Option<Arc<Socket>>>,
     /// The first write failure, for the event thread to report.
     write_error: Mutex<Option<io::Error>>,
     /// A flush that found the write lock taken left its bytes to the
@@ -63,12 +124,12 @@ pub(crate) struct Shared {
 }
 
 /// The locked protocol core of a live connection.
-pub(crate) struct CoreGuard<'a>(MutexGuard<'a, Link>);
+pub(crate) struct CoreGuard<'a>(MutexGuard<'a, State>);
 
 impl Deref for CoreGuard<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        match &*self.0 {
+        match &self.0.link {
             Link::Live(core) => core,
             // CoreGuard is only made from a live link (see `live`).
             _ => unreachable!("core guard on a connection that is not live"),
@@ -78,7 +139,7 @@ impl Deref for CoreGuard<'_> {
 
 impl DerefMut for CoreGuard<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        match &mut *self.0 {
+        match &mut self.0.link {
             Link::Live(core) => core,
             _ => unreachable!("core guard on a connection that is not live"),
         }
@@ -86,49 +147,153 @@ impl DerefMut for CoreGuard<'_> {
 }
 
 impl Shared {
+    /// Sets what outlives each connection: an outbox with `limits`, and
+    /// whether reconnections follow. Before the first connection.
+    pub(crate) fn configure(&self, outbox: Option<OutboxLimits>, persistent: bool) {
+        let mut state = lock(&self.state);
+        state.outbox = outbox.map(Outbox::new);
+        state.persistent = persistent;
+    }
+
     /// The connection is up: senders may use `core` and write to `stream`.
     pub(crate) fn start(&self, core: Connection, stream: Arc<Socket>) {
-        *lock(&self.link) = Link::Live(Box::new(core));
+        lock(&self.state).link = Link::Live(Box::new(core));
+        *lock(&self.socket) = Some(stream.clone());
         lock(&self.writer).stream = Some(stream);
     }
 
-    /// The connection is over: its core is released, and senders are told
-    /// it is closed. The socket must have been shut down first, so that no
-    /// writer can be blocked on it while we wait for the write lock.
+    /// The connection is over; for a persistent WebSocket another follows
+    /// (senders are told `Disconnected` meanwhile), otherwise this is
+    /// [`end`](Self::end). The socket must have been shut down first, so
+    /// that no writer can be blocked on it while we wait for the write lock.
+    pub(crate) fn connection_over(&self) {
+        let mut state = lock(&self.state);
+        if !state.persistent {
+            drop(state);
+            return self.end();
+        }
+        if !matches!(state.link, Link::Ended) {
+            state.link = Link::Between;
+        }
+        drop(state);
+        self.release();
+    }
+
+    /// The WebSocket is over: its core is released, and senders are told
+    /// it is closed (the socket shut down first, as for `connection_over`).
     pub(crate) fn end(&self) {
-        *lock(&self.link) = Link::Ended;
+        lock(&self.state).link = Link::Ended;
+        self.release();
+    }
+
+    fn release(&self) {
         self.changed.notify_all();
+        *lock(&self.socket) = None;
         *lock(&self.writer) = Writer::default();
     }
 
     /// Wakes senders waiting for readiness: the handshake has completed.
+    /// The outbox goes first, before anything sent from now on.
     pub(crate) fn opened(&self) {
+        self.drain_outbox();
         self.changed.notify_all();
     }
 
+    /// Moves what the outbox holds into an open connection, as far as its
+    /// write buffer takes it; whoever writes next writes it.
+    pub(crate) fn drain_outbox(&self) {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
+        if let (Link::Live(core), Some(outbox)) = (&mut state.link, &mut state.outbox) {
+            if core.is_open() {
+                outbox.drain(|what| core.send(what, Instant::now));
+            }
+        }
+    }
+
+    /// Whether the outbox holds messages.
+    pub(crate) fn outbox_waiting(&self) -> bool {
+        lock(&self.state)
+            .outbox
+            .as_ref()
+            .is_some_and(|o| !o.is_empty())
+    }
+
+    /// Empties the outbox, handing back what it held.
+    pub(crate) fn take_unsent(&self) -> Vec<Unsent> {
+        lock(&self.state)
+            .outbox
+            .as_mut()
+            .map_or_else(Vec::new, Outbox::take)
+    }
+
+    /// Queues `what` on the connection, or in the outbox while none is
+    /// open; see [`State::route`].
+    #[inline]
+    pub(crate) fn queue(&self, what: Outgoing<'_>) -> Result<Queued, SendError> {
+        let mut state = lock(&self.state);
+        match state.route() {
+            Route::Core(core) => {
+                core.send(what, Instant::now)?;
+                Ok(Queued::Core(core.poll_transmit().len()))
+            }
+            Route::Outbox(outbox, not_open) => outbox.push(what, not_open).map(|()| Queued::Outbox),
+            Route::Refused(e) => Err(e),
+        }
+    }
+
+    /// For an exit handle, from any thread: an open connection is sent a
+    /// Close (1001, going away); one still opening is dropped, its socket
+    /// shut down to wake the event thread. A closing one is left to finish
+    /// within its close timeout.
+    pub(crate) fn interrupt(&self) {
+        let mut state = lock(&self.state);
+        let Link::Live(core) = &mut state.link else {
+            return;
+        };
+        match core.check_can_send() {
+            Ok(()) => {
+                let _ = core.close(1001, "going away", Instant::now());
+                drop(state);
+                let _ = self.flush(false);
+            }
+            Err(SendError::NotReady) => {
+                core.abandon();
+                drop(state);
+                if let Some(socket) = lock(&self.socket).clone() {
+                    socket.shutdown();
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
     /// Waits until data may be sent, or until `timeout`: `NotReady` when it
-    /// runs out, `Closing`/`Closed` when the connection will never be ready.
+    /// runs out, `Closing`/`Closed` when the connection will never be ready
+    /// (for a persistent WebSocket, only once it has stopped).
     pub(crate) fn wait_ready(&self, timeout: Option<Duration>) -> Result<(), SendError> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut link = lock(&self.link);
+        let mut state = lock(&self.state);
         loop {
-            match &*link {
-                Link::Waiting => {}
+            let persistent = state.persistent;
+            match &state.link {
+                Link::Waiting | Link::Between => {}
                 Link::Live(core) => match core.check_can_send() {
                     Err(SendError::NotReady) => {}
+                    Err(_) if persistent => {}
                     done => return done,
                 },
                 Link::Ended => return Err(SendError::Closed),
             }
-            link = match deadline {
-                None => self.changed.wait(link).unwrap_or_else(|e| e.into_inner()),
+            state = match deadline {
+                None => self.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(SendError::NotReady);
                     }
                     self.changed
-                        .wait_timeout(link, left)
+                        .wait_timeout(state, left)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
@@ -138,10 +303,11 @@ impl Shared {
 
     /// The live connection's core, locked; or why there is none.
     pub(crate) fn live(&self) -> Result<CoreGuard<'_>, SendError> {
-        let link = lock(&self.link);
-        match &*link {
+        let state = lock(&self.state);
+        match &state.link {
             Link::Waiting => Err(SendError::NotReady),
-            Link::Live(_) => Ok(CoreGuard(link)),
+            Link::Live(_) => Ok(CoreGuard(state)),
+            Link::Between => Err(SendError::Disconnected),
             Link::Ended => Err(SendError::Closed),
         }
     }
@@ -149,21 +315,22 @@ impl Shared {
     /// The core, for the event thread while the connection runs (it alone
     /// ends the connection, so the core is there).
     pub(crate) fn core(&self) -> CoreGuard<'_> {
-        CoreGuard(lock(&self.link))
+        CoreGuard(lock(&self.state))
     }
 
     pub(crate) fn take_write_error(&self) -> Option<io::Error> {
         lock(&self.write_error).take()
     }
 
-    /// Runs `op` on the core, then writes what it queued. Used by senders:
-    /// waits for the socket, so a fast sender is held back by a slow peer.
-    pub(crate) fn send(
-        &self,
-        op: impl FnOnce(&mut Connection) -> Result<(), SendError>,
-    ) -> Result<(), SendError> {
-        op(&mut *self.live()?)?;
-        self.flush(true).map_err(SendError::from)
+    /// Queues `what` (see [`queue`](Self::queue)), then writes what is
+    /// queued. Used by senders: waits for the socket, so a fast sender is
+    /// held back by a slow peer.
+    #[inline]
+    pub(crate) fn send(&self, what: Outgoing<'_>) -> Result<(), SendError> {
+        if let Queued::Core(_) = self.queue(what)? {
+            self.flush(true)?;
+        }
+        Ok(())
     }
 
     /// Writes everything the core has queued. With `wait` false, returns at

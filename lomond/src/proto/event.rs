@@ -46,8 +46,14 @@ pub enum Event {
     Binary(Payload),
     /// A ping (answered automatically unless `auto_pong` is off).
     Ping(Bytes),
-    /// A pong.
-    Pong(Bytes),
+    /// A pong. `rtt` is the round-trip time when it answers the
+    /// connection's own latest keepalive ping.
+    Pong {
+        /// The pong's payload.
+        data: Bytes,
+        /// The time since that ping was sent, if it answers one.
+        rtt: Option<std::time::Duration>,
+    },
     /// Emitted every `poll` interval while the connection is open.
     Poll,
     /// Nothing arrived within `ping_timeout`; `Disconnected` follows.

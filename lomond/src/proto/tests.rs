@@ -107,7 +107,7 @@ pub(super) fn names(events: &[Event]) -> Vec<String> {
             Event::Text(t) => format!("text:{t}"),
             Event::Binary(b) => format!("binary:{b:?}"),
             Event::Ping(b) => format!("ping:{b:?}"),
-            Event::Pong(b) => format!("pong:{b:?}"),
+            Event::Pong { data, .. } => format!("pong:{data:?}"),
             Event::ProtocolError { error } => format!("error:{error:?}"),
             Event::Closing { code, reason } => format!("closing:{code:?}:{reason}"),
             Event::Closed { code, reason } => format!("closed:{code:?}:{reason}"),
@@ -608,7 +608,10 @@ fn pings_polls_and_unresponsive() {
     assert_eq!(c.next_deadline(), Some(now + s(8)));
     c.handle_timeout(now + s(10));
     assert_eq!(names(&events(&mut c)), ["poll"]);
-    assert_eq!(sent_frames(&mut c), [(OpCode::Ping, true, vec![])]);
+    assert_eq!(
+        sent_frames(&mut c),
+        [(OpCode::Ping, true, b"lm\0\0\0\0".to_vec())]
+    );
     // A pong (any input) resets the unresponsive timer.
     c.handle_input(&frame(OpCode::Pong, true, b""), now + s(11));
     let _ = events(&mut c);
@@ -621,6 +624,54 @@ fn pings_polls_and_unresponsive() {
         names(&events(&mut c)),
         ["unresponsive", "disconnected:unresponsive:false"]
     );
+}
+
+#[test]
+fn keepalive_pongs_carry_the_round_trip_time() {
+    let now = Instant::now();
+    let s = Duration::from_secs;
+    let ms = Duration::from_millis;
+    let config = Config {
+        ping_rate: Some(s(10)),
+        poll: None,
+        ..Config::default()
+    };
+    let mut c = open_client(config, now);
+    let pong_rtts = |c: &mut Connection| -> Vec<Option<Duration>> {
+        events(c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Pong { rtt, .. } => Some(rtt),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(c.rtt(), None);
+    c.handle_timeout(now + s(10));
+    let sent = sent_frames(&mut c);
+    assert_eq!(sent, [(OpCode::Ping, true, b"lm\0\0\0\0".to_vec())]);
+    // A pong to someone else's ping carries no time; ours does, once.
+    // (Input is decoded at the time of the latest input: poll each.)
+    let mut rtts = Vec::new();
+    for (payload, at) in [(&b"mine"[..], 5), (&sent[0].2, 40), (&sent[0].2, 90)] {
+        c.handle_input(&frame(OpCode::Pong, true, payload), now + s(10) + ms(at));
+        rtts.extend(pong_rtts(&mut c));
+    }
+    assert_eq!(rtts, [None, Some(ms(40)), None]);
+    assert_eq!(c.rtt(), Some(ms(40)));
+    // The next ping has the next count; an answer to the old one is stale.
+    c.handle_timeout(now + s(20));
+    let sent = sent_frames(&mut c);
+    assert_eq!(sent, [(OpCode::Ping, true, b"lm\0\0\0\x01".to_vec())]);
+    c.handle_input(
+        &frame(OpCode::Pong, true, b"lm\0\0\0\0"),
+        now + s(20) + ms(1),
+    );
+    let mut rtts = pong_rtts(&mut c);
+    c.handle_input(&frame(OpCode::Pong, true, &sent[0].2), now + s(20) + ms(7));
+    rtts.extend(pong_rtts(&mut c));
+    assert_eq!(rtts, [None, Some(ms(7))]);
+    assert_eq!(c.rtt(), Some(ms(7)));
 }
 
 #[test]

@@ -5,6 +5,7 @@ use super::shared::Shared;
 use crate::error::ConnectError;
 use crate::event::Event;
 use crate::options::Options;
+use crate::persist::Control;
 use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
 use crate::transport::{AsyncSocket, Plan, ReadHalf};
@@ -52,10 +53,16 @@ pub struct EventStream {
     write_timeout: Option<std::time::Duration>,
     state: State,
     slot: Arc<Slot>,
+    /// The exit handle's side, when one was taken.
+    control: Option<Arc<Control>>,
+    /// Whether the exit handle's stop was acted on.
+    interrupted: bool,
+    /// Whether the WebSocket has an outbox to drain into the connection.
+    outbox: bool,
 }
 
 /// The time in the core's terms, from tokio's clock (which tests may pause).
-fn now() -> std::time::Instant {
+pub(crate) fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
@@ -67,12 +74,46 @@ impl EventStream {
         options: Options,
         slot: Arc<Slot>,
         socket: Option<AsyncSocket>,
+        control: Option<Arc<Control>>,
+        outbox: bool,
     ) -> EventStream {
         EventStream {
             url,
             write_timeout: options.write_timeout,
             state: State::Start(Box::new(options), socket),
             slot,
+            control: control.filter(|c| c.taken()),
+            interrupted: false,
+            outbox,
+        }
+    }
+
+    /// Acts on the exit handle: a connect is abandoned (its event is
+    /// returned), an open connection sent a Close (1001, going away), one
+    /// still opening dropped; a closing one finishes within its timeout.
+    #[cold]
+    fn interrupt(&mut self) -> Option<Event> {
+        self.interrupted = true;
+        match &mut self.state {
+            State::Start(..) | State::Connecting(_) => {
+                self.state = State::Done;
+                self.slot.connection_over();
+                Some(Event::ConnectFail {
+                    error: ConnectError::Stopped,
+                })
+            }
+            State::Running(running) => {
+                let mut core = running.shared.core();
+                match core.check_can_send() {
+                    Ok(()) => {
+                        let _ = core.close(1001, "going away", now());
+                    }
+                    Err(crate::error::SendError::NotReady) => core.abandon(),
+                    Err(_) => {}
+                }
+                None
+            }
+            State::Done => None,
         }
     }
 
@@ -223,6 +264,14 @@ impl Stream for EventStream {
         if let Some(event) = this.pop_ahead() {
             return Poll::Ready(Some(event));
         }
+        if let Some(control) = &this.control {
+            control.register(cx.waker());
+            if control.exited() && !this.interrupted {
+                if let Some(event) = this.interrupt() {
+                    return Poll::Ready(Some(event));
+                }
+            }
+        }
         loop {
             match &mut this.state {
                 State::Start(options, socket) => {
@@ -260,23 +309,28 @@ impl Stream for EventStream {
                             }
                         }
                         Err(error) => {
-                            this.slot.end();
+                            this.slot.connection_over();
                             this.state = State::Done;
                             Event::ConnectFail { error }
                         }
                     }));
                 }
-                State::Running(running) => match running.poll_event(cx) {
-                    Poll::Ready(None) => {
-                        this.slot.end();
-                        this.state = State::Done;
+                State::Running(running) => {
+                    if this.outbox {
+                        this.slot.drain_outbox();
                     }
-                    Poll::Ready(Some(event @ Event::Ready { .. })) => {
-                        this.slot.notify();
-                        return Poll::Ready(Some(event));
+                    match running.poll_event(cx) {
+                        Poll::Ready(None) => {
+                            this.slot.connection_over();
+                            this.state = State::Done;
+                        }
+                        Poll::Ready(Some(event @ Event::Ready { .. })) => {
+                            this.slot.opened();
+                            return Poll::Ready(Some(event));
+                        }
+                        other => return other,
                     }
-                    other => return other,
-                },
+                }
                 State::Done => return Poll::Ready(None),
             }
         }
@@ -289,7 +343,7 @@ impl Drop for EventStream {
             let shared = &running.shared;
             shared.core().go_away(now());
             shared.close_now();
-            self.slot.end();
+            self.slot.connection_over();
         }
     }
 }

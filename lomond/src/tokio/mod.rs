@@ -23,12 +23,14 @@
 //! every protocol decision is the core's.
 
 mod events;
+mod persist;
 mod sender;
 mod shared;
 mod slot;
 mod split;
 
 pub use events::EventStream;
+pub use persist::PersistStream;
 pub use sender::AsyncSender;
 pub(crate) use sender::Slot;
 pub use split::{

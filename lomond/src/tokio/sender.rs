@@ -1,12 +1,11 @@
 //! [`AsyncSender`]: sends on a connection from any task.
 
-use super::shared::Shared;
 use crate::error::SendError;
 use crate::proto::Outgoing;
 use std::sync::Arc;
 
 /// Where async senders find the live connection.
-pub(crate) type Slot = super::slot::Slot<Shared>;
+pub(crate) use super::slot::Slot;
 
 /// A cloneable, `Send` handle for sending on an
 /// [`EventStream`](super::EventStream) from any task.
@@ -28,11 +27,11 @@ impl AsyncSender {
     /// Sends `what` (each method below is one of these); resolves once
     /// it is written.
     pub async fn send(&self, what: Outgoing<'_>) -> Result<(), SendError> {
-        let shared = self.slot.get()?;
-        shared
-            .core()
-            .send(what, || tokio::time::Instant::now().into_std())?;
-        shared.flush().await.map_err(SendError::from)
+        match self.slot.route(what)? {
+            Some(shared) => shared.flush().await.map_err(SendError::from),
+            // Kept in the outbox for the next connection.
+            None => Ok(()),
+        }
     }
 
     /// Sends a text message.
@@ -81,6 +80,19 @@ impl AsyncSender {
     /// Whether the connection is open for sending right now.
     pub fn is_open(&self) -> bool {
         self.slot.get().is_ok_and(|s| s.core().is_open())
+    }
+
+    /// The round-trip time of the connection's latest answered keepalive
+    /// ping (see `ping_rate`); `None` before one is answered, and between
+    /// connections.
+    pub fn rtt(&self) -> Option<std::time::Duration> {
+        self.slot.get().ok().and_then(|s| s.core().rtt())
+    }
+
+    /// Empties the outbox (see [`WebSocket::outbox`](crate::WebSocket::outbox)),
+    /// handing back what it held, oldest first.
+    pub fn take_unsent(&self) -> Vec<crate::Unsent> {
+        self.slot.take_unsent()
     }
 }
 

@@ -226,7 +226,7 @@ impl WsStream {
             Event::Text(t) => Ok(Message::Text(t)),
             Event::Binary(b) => Ok(Message::Binary(b)),
             Event::Ping(b) => Ok(Message::Ping(b)),
-            Event::Pong(b) => Ok(Message::Pong(b)),
+            Event::Pong { data, .. } => Ok(Message::Pong(data)),
             Event::Closing { code, reason } => {
                 self.close_reported = true;
                 Ok(close(code, reason))

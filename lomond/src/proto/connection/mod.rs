@@ -85,6 +85,21 @@ struct Timers {
     unresponsive: Option<Instant>,
 }
 
+/// The connection's own keepalive pings, for round-trip times.
+#[derive(Default)]
+struct Pings {
+    /// How many have been sent: the next one's payload.
+    sent: u32,
+    /// The payload and send time of the latest one, until it is answered.
+    waiting: Option<([u8; PING_LEN], Instant)>,
+    /// The latest round-trip time measured.
+    rtt: Option<std::time::Duration>,
+}
+
+/// A keepalive ping's payload: `lm` and a 32-bit count, so that its pong
+/// is told apart from the answers to the application's own pings.
+const PING_LEN: usize = 6;
+
 /// One WebSocket connection's protocol state, client or server side.
 pub struct Connection {
     role: Role,
@@ -101,6 +116,7 @@ pub struct Connection {
     close_sent: bool,
     close_received: bool,
     timers: Timers,
+    pings: Pings,
     /// Compresses outgoing messages, once permessage-deflate is agreed.
     deflater: Option<Deflater>,
     /// Reused buffer for a compressed payload before it is framed.
@@ -183,6 +199,7 @@ impl Connection {
             close_sent: false,
             close_received: false,
             timers,
+            pings: Pings::default(),
             deflater: None,
             scratch: Vec::new(),
             now,

@@ -301,7 +301,10 @@ impl Connection {
                 }
                 return Ok(Some(Event::Ping(payload)));
             }
-            OpCode::Pong => return Ok(Some(Event::Pong(payload))),
+            OpCode::Pong => {
+                let rtt = self.pong_rtt(&payload, now);
+                return Ok(Some(Event::Pong { data: payload, rtt }));
+            }
             OpCode::Close => {
                 let (code, reason) = close::parse_payload(payload)?;
                 self.close_received = true;

@@ -3,6 +3,7 @@
 //! timeouts).
 
 use super::*;
+use std::time::Duration;
 
 impl Connection {
     // ---------------------------------------------------------------- timers
@@ -71,7 +72,7 @@ impl Connection {
                 self.phase = Phase::Open;
                 if due(self.timers.next_ping) {
                     if !self.close_sent && !self.write_buffer_full(0) {
-                        self.queue_frame(OpCode::Ping, b"");
+                        self.send_keepalive_ping(now);
                     }
                     self.timers.next_ping = self.config.ping_rate.map(|t| now + t);
                 }
@@ -82,5 +83,32 @@ impl Connection {
             }
             other => self.phase = other,
         }
+    }
+
+    /// Sends a keepalive ping whose pong will carry the round-trip time.
+    fn send_keepalive_ping(&mut self, now: Instant) {
+        let mut payload = [b'l', b'm', 0, 0, 0, 0];
+        payload[2..].copy_from_slice(&self.pings.sent.to_be_bytes());
+        self.pings.sent = self.pings.sent.wrapping_add(1);
+        self.pings.waiting = Some((payload, now));
+        self.queue_frame(OpCode::Ping, &payload);
+    }
+
+    /// The round-trip time if `payload` answers the latest keepalive ping.
+    pub(super) fn pong_rtt(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
+        match self.pings.waiting {
+            Some((sent, at)) if payload == sent => {
+                self.pings.waiting = None;
+                let rtt = now.saturating_duration_since(at);
+                self.pings.rtt = Some(rtt);
+                Some(rtt)
+            }
+            _ => None,
+        }
+    }
+
+    /// The latest round-trip time of a keepalive ping, if one was answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.pings.rtt
     }
 }
