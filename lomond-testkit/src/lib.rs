@@ -6,6 +6,8 @@
 //! - [`ScriptServer`]: hands each accepted raw TCP stream to a closure, so a
 //!   test can send exact (and hostile) bytes; [`upgrade`] completes a valid
 //!   handshake first when the test wants one.
+//! - [`FaultProxy`]: a TCP proxy that delays, throttles, dribbles, pauses,
+//!   black-holes, resets or cuts the connections through it, on command.
 //!
 //! Every server binds 127.0.0.1 on a free port and stops when dropped.
 
@@ -13,11 +15,13 @@
 
 mod async_echo;
 mod echo;
+mod fault;
 mod script;
 pub mod tls;
 
 pub use async_echo::AsyncEchoServer;
 pub use echo::{echo_on, EchoServer, EchoStream};
+pub use fault::FaultProxy;
 pub use script::{read_frame, read_request, upgrade, ScriptServer};
 pub use tls::{Ca, TlsEchoServer};
 
@@ -40,4 +44,10 @@ pub(crate) fn listen(addr: &str) -> std::io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(4096)?;
     Ok(socket.into())
+}
+
+/// Locks `m`, recovering from poisoning: a test thread that panicked
+/// leaves nothing half-done behind these locks.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -90,7 +90,6 @@ impl WebSocket {
 
     /// Starts the connection: the same as iterating.
     pub fn connect(self) -> Events {
-        self.shared.configure(self.persist.outbox, false);
         let outbox = self.persist.outbox.is_some();
         Events::new(
             self.url,
@@ -125,7 +124,6 @@ impl WebSocket {
     /// host and path in the upgrade request. The events are the same as
     /// [`connect`](Self::connect)'s.
     pub fn connect_on(self, stream: impl Duplex) -> Events {
-        self.shared.configure(self.persist.outbox, false);
         let outbox = self.persist.outbox.is_some();
         Events::new(
             self.url,
@@ -163,7 +161,6 @@ impl WebSocket {
     ) -> crate::tokio::EventStream {
         // Blocking senders will never see this connection: tell them.
         self.shared.end();
-        self.slot.configure(self.persist.outbox, false);
         let outbox = self.persist.outbox.is_some();
         crate::tokio::EventStream::new(
             self.url,
@@ -367,6 +364,9 @@ impl WebSocket {
     /// no outbox, and such sends fail at once).
     pub fn outbox(mut self, limits: OutboxLimits) -> Self {
         self.persist.outbox = Some(limits);
+        self.shared.set_outbox(limits);
+        #[cfg(feature = "tokio")]
+        self.slot.set_outbox(limits);
         self
     }
 

@@ -44,7 +44,7 @@ impl Persist {
         control: Arc<Control>,
         settings: Settings,
     ) -> Persist {
-        shared.configure(settings.outbox, true);
+        shared.set_persistent();
         let lifecycle = Lifecycle::new(settings.back_off, settings.policy.clone());
         let mut persist = Persist {
             url,

@@ -64,7 +64,7 @@ impl State {
                 Ok(()) if outbox.is_empty() => Route::Core(core),
                 Ok(()) => Route::Outbox(outbox, SendError::NotReady),
                 Err(e @ SendError::NotReady) => Route::Outbox(outbox, e),
-                Err(SendError::Closing) if persistent => {
+                Err(SendError::Closing | SendError::Closed) if persistent => {
                     Route::Outbox(outbox, SendError::Disconnected)
                 }
                 Err(_) => Route::Core(core),
@@ -74,6 +74,18 @@ impl State {
             (Link::Waiting, None) => Route::Refused(SendError::NotReady),
             (Link::Between, None) => Route::Refused(SendError::Disconnected),
             (Link::Ended, _) => Route::Refused(SendError::Closed),
+        }
+    }
+}
+
+impl State {
+    /// A persistent WebSocket's connection that is over is only one of
+    /// many: senders are told it is between connections.
+    #[cold]
+    fn persistent_error(&self, e: SendError) -> SendError {
+        match e {
+            SendError::Closing | SendError::Closed if self.persistent => SendError::Disconnected,
+            e => e,
         }
     }
 }
@@ -147,12 +159,16 @@ impl DerefMut for CoreGuard<'_> {
 }
 
 impl Shared {
-    /// Sets what outlives each connection: an outbox with `limits`, and
-    /// whether reconnections follow. Before the first connection.
-    pub(crate) fn configure(&self, outbox: Option<OutboxLimits>, persistent: bool) {
-        let mut state = lock(&self.state);
-        state.outbox = outbox.map(Outbox::new);
-        state.persistent = persistent;
+    /// Keeps messages sent while no connection is open in an outbox
+    /// bounded by `limits`: set when the WebSocket is built, so that
+    /// senders taken before it starts already use it.
+    pub(crate) fn set_outbox(&self, limits: OutboxLimits) {
+        lock(&self.state).outbox = Some(Outbox::new(limits));
+    }
+
+    /// Reconnections follow each connection (set before the first).
+    pub(crate) fn set_persistent(&self) {
+        lock(&self.state).persistent = true;
     }
 
     /// The connection is up: senders may use `core` and write to `stream`.
@@ -233,10 +249,10 @@ impl Shared {
     pub(crate) fn queue(&self, what: Outgoing<'_>) -> Result<Queued, SendError> {
         let mut state = lock(&self.state);
         match state.route() {
-            Route::Core(core) => {
-                core.send(what, Instant::now)?;
-                Ok(Queued::Core(core.poll_transmit().len()))
-            }
+            Route::Core(core) => match core.send(what, Instant::now) {
+                Ok(()) => Ok(Queued::Core(core.poll_transmit().len())),
+                Err(e) => Err(state.persistent_error(e)),
+            },
             Route::Outbox(outbox, not_open) => outbox.push(what, not_open).map(|()| Queued::Outbox),
             Route::Refused(e) => Err(e),
         }

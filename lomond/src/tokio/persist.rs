@@ -45,7 +45,7 @@ impl PersistStream {
         control: Arc<Control>,
         settings: Settings,
     ) -> PersistStream {
-        slot.configure(settings.outbox, true);
+        slot.set_persistent();
         let lifecycle = Lifecycle::new(settings.back_off, settings.policy.clone());
         let mut persist = PersistStream {
             url,

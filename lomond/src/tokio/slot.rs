@@ -38,11 +38,16 @@ enum Link {
 }
 
 impl Slot {
-    /// Sets what outlives each connection (see the blocking `Shared`'s).
-    pub(crate) fn configure(&self, outbox: Option<OutboxLimits>, persistent: bool) {
-        let mut state = lock(&self.state);
-        state.outbox = outbox.map(Outbox::new);
-        state.persistent = persistent;
+    /// Keeps messages sent while no connection is open in an outbox
+    /// bounded by `limits`: set when the WebSocket is built, so that
+    /// senders taken before it starts already use it.
+    pub(crate) fn set_outbox(&self, limits: OutboxLimits) {
+        lock(&self.state).outbox = Some(Outbox::new(limits));
+    }
+
+    /// Reconnections follow each connection (set before the first).
+    pub(crate) fn set_persistent(&self) {
+        lock(&self.state).persistent = true;
     }
 
     /// The connection is up.
@@ -114,9 +119,16 @@ impl Slot {
                 Link::Live(shared) => shared.clone(),
                 link => return Err(refusal(link)),
             };
+            let persistent = guard.persistent;
             drop(guard);
-            shared.core().send(what, super::events::now)?;
-            return Ok(Some(shared));
+            let sent = shared.core().send(what, super::events::now);
+            return match sent {
+                Ok(()) => Ok(Some(shared)),
+                Err(SendError::Closing | SendError::Closed) if persistent => {
+                    Err(SendError::Disconnected)
+                }
+                Err(e) => Err(e),
+            };
         }
         let state = &mut *guard;
         let persistent = state.persistent;
@@ -133,7 +145,9 @@ impl Slot {
                         return Ok(Some(shared.clone()));
                     }
                     Ok(()) | Err(SendError::NotReady) => SendError::NotReady,
-                    Err(SendError::Closing) if persistent => SendError::Disconnected,
+                    Err(SendError::Closing | SendError::Closed) if persistent => {
+                        SendError::Disconnected
+                    }
                     Err(e) => return Err(e),
                 }
             }
