@@ -13,7 +13,7 @@ seconds=${1:-45}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(frame_header handshake_response deflate_negotiation inflate client_core
-  proxy_connect_answer socks5_reply proxy_env)
+  proxy_connect_answer socks5_reply proxy_env retry_after)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
 cargo fuzz build -s none -O >/dev/null
 for t in "${targets[@]}"; do

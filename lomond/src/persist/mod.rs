@@ -25,6 +25,13 @@ pub use exit::ExitHandle;
 pub use outbox::{OutboxLimits, Unsent};
 pub use policy::{Decision, Failure, RetryPolicy};
 
+/// The wait a `Retry-After` value asks for at wall-clock time `now` (for
+/// the fuzz target: the parser reads what a server sent).
+#[doc(hidden)]
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    retry_after::parse(value, now)
+}
+
 /// Why a persistent WebSocket stopped (see `Event::Stopped`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
