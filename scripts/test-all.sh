@@ -4,7 +4,9 @@
 #   and property tests,
 #   interoperability with Python websockets (compression on), wss:// against
 #   nginx (certificates made for the run), ws and wss through tinyproxy
-#   (HTTP CONNECT) and microsocks (SOCKS5), 30 s of fuzzing per fuzz target (from its seeds),
+#   and squid (HTTP CONNECT, plain and https://) and microsocks (SOCKS5),
+#   persist against the fault proxy (lomond-testkit) on both drivers, the
+#   tracing feature, 30 s of fuzzing per fuzz target (from its seeds),
 #   the full Autobahn|Testsuite conformance run (517 cases) of both clients,
 #   and its cases 1 to 10 again over wss:// through nginx.
 # Installs what it needs (the Autobahn suite and Python websockets, from
@@ -24,11 +26,14 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --all-targets -- -D warnings
   # The blocking client alone, as users without tokio build it.
   cargo clippy -p lomond --no-default-features -- -D warnings
+  cargo clippy -p lomond --features tracing --all-targets -- -D warnings
 else
   echo "[test-all] clippy not installed: lint skipped" >&2
 fi
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p lomond -p lomond-testkit
 cargo test
+# The tracing feature's spans and events (a global subscriber: own binary).
+cargo test -p lomond --features tracing --test tracing
 bash scripts/interop.sh
 bash scripts/tls.sh
 bash scripts/proxy.sh

@@ -29,7 +29,7 @@ pub use crate::proto::DisconnectReason;
 pub enum Event {
     /// About to resolve and connect to `url`.
     Connecting {
-        /// The WebSocket URL.
+        /// The WebSocket URL, without a user name or password it held.
         url: String,
     },
     /// The connection could not be made; no further events follow.
@@ -40,7 +40,7 @@ pub enum Event {
     /// The transport is up (TCP, the proxy tunnel, TLS) and the handshake
     /// request was sent.
     Connected {
-        /// The WebSocket URL.
+        /// The WebSocket URL, without a user name or password it held.
         url: String,
         /// The address connected to (the proxy's, through a proxy); `None`
         /// over a stream the application brought that has no IP address

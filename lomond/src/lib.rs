@@ -21,6 +21,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! To stay connected, [`WebSocket::persist`] (or `persist_async` on tokio)
+//! reconnects forever with Lomond's randomised back-off, under a
+//! [`RetryPolicy`], with an optional bounded outbox for messages sent while
+//! disconnected and an [`ExitHandle`] to stop it from anywhere:
+//!
+//! ```no_run
+//! use lomond::{Decision, Event, OutboxLimits, WebSocket};
+//!
+//! let ws = WebSocket::new("ws://127.0.0.1:9001/")?
+//!     .outbox(OutboxLimits::default())
+//!     .retry_policy(|failure| match failure.status() {
+//!         Some(401) => Decision::Stop,
+//!         _ => Decision::Retry,
+//!     });
+//! let sender = ws.sender(); // valid across reconnections
+//! let exit = ws.exit_handle();
+//! for event in ws.persist() {
+//!     match event {
+//!         Event::Ready { .. } => sender.send_text("online")?,
+//!         Event::BackOff { delay } => println!("reconnecting in {delay:?}"),
+//!         Event::Stopped { reason, .. } => println!("stopped: {reason}"),
+//!         _ => {}
+//!     }
+//! }
+//! # drop(exit);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The protocol lives in a sans-IO core, [`proto::Connection`], which the
 //! drivers ([`blocking`]) only feed with bytes and time.
 
@@ -43,6 +71,7 @@ pub mod persist;
 pub mod proto;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod trace;
 pub mod transport;
 mod utf8_bytes;
 mod websocket;

@@ -98,6 +98,7 @@ impl WebSocket {
             None,
             Some(self.control),
             outbox,
+            1,
         )
     }
 
@@ -132,6 +133,7 @@ impl WebSocket {
             Some(Socket::new(stream)),
             Some(self.control),
             outbox,
+            1,
         )
     }
 
@@ -169,6 +171,7 @@ impl WebSocket {
             socket,
             Some(self.control),
             outbox,
+            1,
         )
     }
 

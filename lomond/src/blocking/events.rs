@@ -55,6 +55,8 @@ pub struct Events {
     control: Option<Arc<Control>>,
     /// Whether the WebSocket has an outbox to drain into the connection.
     outbox: bool,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 type Connected = (Connection, Socket, Event);
@@ -69,8 +71,12 @@ impl Events {
         socket: Option<Socket>,
         control: Option<Arc<Control>>,
         outbox: bool,
+        attempt: u64,
     ) -> Events {
+        let _ = attempt;
         Events {
+            #[cfg(feature = "tracing")]
+            span: crate::trace::connection_span(&url, attempt),
             url,
             options,
             shared,
@@ -101,9 +107,13 @@ impl Events {
         let spawned = {
             let (url, options) = (self.url.clone(), self.options.clone());
             let (done, control) = (done.clone(), control.clone());
+            #[cfg(feature = "tracing")]
+            let span = self.span.clone();
             std::thread::Builder::new()
                 .name("lomond-connect".into())
                 .spawn(move || {
+                    #[cfg(feature = "tracing")]
+                    let _entered = span.enter();
                     let result = connect(&url, &options, None);
                     *lock(&done) = Some(result);
                     control.notify();
@@ -218,7 +228,7 @@ fn connect(url: &str, options: &Options, brought: Option<Socket>) -> Result<Conn
     let proxy = plan.proxy();
     let core = plan.session(options, Instant::now()).map_err(fail)?;
     let connected = Event::Connected {
-        url: url.to_owned(),
+        url: crate::trace::redact(url),
         addr,
         proxy,
     };
@@ -228,7 +238,26 @@ fn connect(url: &str, options: &Options, brought: Option<Socket>) -> Result<Conn
 impl Iterator for Events {
     type Item = Event;
 
+    #[inline]
     fn next(&mut self) -> Option<Event> {
+        #[cfg(feature = "tracing")]
+        {
+            let span = self.span.clone();
+            let _entered = span.enter();
+            let event = self.next_event();
+            if let Some(event) = &event {
+                crate::trace::event(event);
+            }
+            event
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.next_event()
+    }
+}
+
+impl Events {
+    #[inline(always)]
+    fn next_event(&mut self) -> Option<Event> {
         // Most messages were decoded ahead: a path of their own, so each is
         // moved once, from the queue to the caller.
         if let Some(event) = self.ahead.pop_front() {
@@ -239,7 +268,7 @@ impl Iterator for Events {
                 State::Start(socket) => {
                     self.state = State::Connect(socket.take());
                     return Some(Event::Connecting {
-                        url: self.url.clone(),
+                        url: crate::trace::redact(&self.url),
                     });
                 }
                 State::Connect(socket) => {

@@ -7,6 +7,7 @@ use crate::event::Event;
 use crate::options::Options;
 use crate::persist::lifecycle::{Lifecycle, Next};
 use crate::persist::{random_unit, Control, Settings, StopReason};
+use crate::trace::trace;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -67,6 +68,7 @@ impl Persist {
             None,
             Some(self.control.clone()),
             self.settings.outbox.is_some(),
+            self.lifecycle.attempts() + 1,
         )
     }
 
@@ -79,6 +81,7 @@ impl Persist {
         self.state = State::Done;
         let unsent = self.shared.take_unsent();
         self.shared.end();
+        trace!(info, %reason, unsent = unsent.len(), "persist stopped");
         Event::Stopped { reason, unsent }
     }
 }
@@ -103,6 +106,7 @@ impl Iterator for Persist {
                         }
                         return Some(match self.lifecycle.next(random_unit()) {
                             Next::BackOff(delay) => {
+                                trace!(info, ?delay, "backing off");
                                 self.state = State::Waiting(Instant::now() + delay);
                                 Event::BackOff { delay }
                             }

@@ -5,11 +5,9 @@
 //! event of each; after each `ConnectFail` or `Disconnected` comes
 //! `BackOff { delay }`, and after the delay the next `Connecting`. What
 //! decides lives here, shared by both drivers and free of I/O: the
-//! [`BackOff`] formula, the [`RetryPolicy`], the [`Lifecycle`] that
-//! watches the events, the bounded [`Outbox`] and the [`ExitHandle`].
-//!
-//! [`Lifecycle`]: lifecycle::Lifecycle
-//! [`Outbox`]: outbox::Outbox
+//! [`BackOff`] formula, the [`RetryPolicy`], the lifecycle that watches
+//! the events and decides what follows each connection, the bounded
+//! outbox ([`OutboxLimits`]) and the [`ExitHandle`].
 
 mod backoff;
 mod exit;

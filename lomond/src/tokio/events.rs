@@ -59,6 +59,8 @@ pub struct EventStream {
     interrupted: bool,
     /// Whether the WebSocket has an outbox to drain into the connection.
     outbox: bool,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 /// The time in the core's terms, from tokio's clock (which tests may pause).
@@ -76,8 +78,12 @@ impl EventStream {
         socket: Option<AsyncSocket>,
         control: Option<Arc<Control>>,
         outbox: bool,
+        attempt: u64,
     ) -> EventStream {
+        let _ = attempt;
         EventStream {
+            #[cfg(feature = "tracing")]
+            span: crate::trace::connection_span(&url, attempt),
             url,
             write_timeout: options.write_timeout,
             state: State::Start(Box::new(options), socket),
@@ -259,7 +265,26 @@ impl EventStream {
 impl Stream for EventStream {
     type Item = Event;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+    #[inline]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        #[cfg(feature = "tracing")]
+        {
+            let span = self.span.clone();
+            let _entered = span.enter();
+            let polled = self.poll_event(cx);
+            if let Poll::Ready(Some(event)) = &polled {
+                crate::trace::event(event);
+            }
+            polled
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.poll_event(cx)
+    }
+}
+
+impl EventStream {
+    #[inline(always)]
+    fn poll_event(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let this = &mut *self;
         if let Some(event) = this.pop_ahead() {
             return Poll::Ready(Some(event));
@@ -279,7 +304,7 @@ impl Stream for EventStream {
                     let connecting = connect(this.url.clone(), *options, socket.take());
                     this.state = State::Connecting(Box::pin(connecting));
                     return Poll::Ready(Some(Event::Connecting {
-                        url: this.url.clone(),
+                        url: crate::trace::redact(&this.url),
                     }));
                 }
                 State::Connecting(fut) => {
@@ -303,7 +328,7 @@ impl Stream for EventStream {
                                 lowat: RecvLowat::new(),
                             }));
                             Event::Connected {
-                                url: this.url.clone(),
+                                url: crate::trace::redact(&this.url),
                                 addr,
                                 proxy,
                             }

@@ -7,6 +7,7 @@ use crate::event::Event;
 use crate::options::Options;
 use crate::persist::lifecycle::{Lifecycle, Next};
 use crate::persist::{random_unit, Control, Settings, StopReason};
+use crate::trace::trace;
 use futures_core::Stream;
 use std::future::Future;
 use std::pin::Pin;
@@ -68,6 +69,7 @@ impl PersistStream {
             None,
             Some(self.control.clone()),
             self.settings.outbox.is_some(),
+            self.lifecycle.attempts() + 1,
         )
     }
 
@@ -86,6 +88,7 @@ impl PersistStream {
         self.state = State::Done;
         let unsent = self.slot.take_unsent();
         self.slot.end();
+        trace!(info, %reason, unsent = unsent.len(), "persist stopped");
         Event::Stopped { reason, unsent }
     }
 }
@@ -110,6 +113,7 @@ impl Stream for PersistStream {
                         }
                         return Poll::Ready(Some(match this.lifecycle.next(random_unit()) {
                             Next::BackOff(delay) => {
+                                trace!(info, ?delay, "backing off");
                                 let sleep = tokio::time::sleep(delay);
                                 this.state = State::Waiting(Box::pin(sleep));
                                 Event::BackOff { delay }

@@ -10,6 +10,7 @@ use super::{tcp, Socket};
 use crate::error::ConnectError;
 use crate::options::{Options, Target};
 use crate::proto::Connection;
+use crate::trace::trace;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -78,7 +79,8 @@ impl Plan {
     pub(crate) fn connect(&mut self, options: &Options) -> Result<Socket, ConnectError> {
         let t = &self.target;
         let Some(proxy) = self.choose_proxy(options)? else {
-            let (tcp, _) = tcp::connect(&t.host, t.port, options, self.deadline)?;
+            let (tcp, _addr) = tcp::connect(&t.host, t.port, options, self.deadline)?;
+            trace!(debug, addr = %_addr, "tcp connected");
             return self.secure(tcp, options, Vec::new());
         };
         let to = match proxy.kind {
@@ -89,7 +91,8 @@ impl Plan {
             _ => destination(&t.host),
         };
         let mut opening = self.opening(&proxy, to)?;
-        let (tcp, _) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)?;
+        let (tcp, _addr) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)?;
+        trace!(debug, addr = %_addr, "tcp connected to the proxy");
         #[cfg(feature = "tls")]
         if proxy.kind == ProxyKind::Https {
             use super::tls;
@@ -108,6 +111,7 @@ impl Plan {
             return Ok(Socket::Other(Box::new(inner)));
         }
         exchange::run(&mut opening, &tcp, self.deadline)?;
+        trace!(debug, "proxy tunnel open");
         let leftover = self.tunnelled(&mut opening);
         self.secure(tcp, options, leftover)
     }
@@ -124,6 +128,7 @@ impl Plan {
         if self.target.secure {
             let t = &self.target;
             let tls = super::tls::handshake(tcp, &options.tls, &t.host, &leftover, self.deadline)?;
+            trace!(debug, "tls established");
             return Ok(Socket::Tls(Box::new(tls)));
         }
         let _ = options;
@@ -139,7 +144,8 @@ impl Plan {
     ) -> Result<AsyncSocket, ConnectError> {
         let t = &self.target;
         let Some(proxy) = self.choose_proxy(options)? else {
-            let (tcp, _) = tcp::connect_async(&t.host, t.port, options, self.deadline).await?;
+            let (tcp, _addr) = tcp::connect_async(&t.host, t.port, options, self.deadline).await?;
+            trace!(debug, addr = %_addr, "tcp connected");
             return self.secure_async(tcp, options, Vec::new()).await;
         };
         let to = match proxy.kind {
@@ -153,8 +159,9 @@ impl Plan {
             _ => destination(&t.host),
         };
         let mut opening = self.opening(&proxy, to)?;
-        let (mut tcp, _) =
+        let (mut tcp, _addr) =
             tcp::connect_async(&proxy.host, proxy.port, options, self.deadline).await?;
+        trace!(debug, addr = %_addr, "tcp connected to the proxy");
         #[cfg(feature = "tls")]
         if proxy.kind == ProxyKind::Https {
             use super::tls;
@@ -177,6 +184,7 @@ impl Plan {
             return Ok(AsyncSocket::TlsInTls(Box::new(tls::split_over(r, w, link))));
         }
         exchange::run_async(&mut opening, &mut tcp, self.deadline).await?;
+        trace!(debug, "proxy tunnel open");
         let leftover = self.tunnelled(&mut opening);
         self.secure_async(tcp, options, leftover).await
     }
@@ -195,6 +203,7 @@ impl Plan {
             let (tcp, link) =
                 super::tls::handshake_async(tcp, &options.tls, &t.host, &leftover, self.deadline)
                     .await?;
+            trace!(debug, "tls established");
             return Ok(AsyncSocket::Tls(Box::new(super::tls::split(tcp, link))));
         }
         let _ = options;
