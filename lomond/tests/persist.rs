@@ -1,182 +1,24 @@
 //! Persist on both drivers, against lomond's test servers and the fault
 //! proxy: reconnection, back-off, the retry policy, the outbox, the exit
-//! handle, round-trip times, and a soak of many reconnections. Each test
-//! asserts the exact event sequence, with generous time bounds.
+//! handle and round-trip times (the soak of many reconnections is
+//! `tests/soak.rs`, alone in its process). Each test asserts the exact
+//! event sequence, with generous time bounds.
 
-use futures_util::StreamExt;
 use lomond::{
-    BackOff, ConnectError, Decision, DisconnectReason, Event, ExitHandle, Failure, OutboxLimits,
-    Resolve, SendError, StopReason, Unsent, WebSocket,
+    BackOff, ConnectError, Decision, DisconnectReason, Event, Failure, OutboxLimits, Resolve,
+    SendError, StopReason, Unsent, WebSocket,
 };
 use lomond_testkit::{read_request, upgrade, EchoServer, FaultProxy, ScriptServer};
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::mpsc::{self, Receiver};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 #[allow(dead_code)]
 mod common;
-
-const DRIVERS: [Driver; 2] = [Driver::Blocking, Driver::Tokio];
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Driver {
-    Blocking,
-    Tokio,
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// A WebSocket with quick back-off and timers, so that no test waits long.
-fn quick(url: &str) -> WebSocket {
-    common::ws(url).back_off(BackOff::new(ms(50), ms(200)).min_uptime(ms(500)))
-}
-
-/// Sends from the test thread on either driver.
-enum Send {
-    Blocking(lomond::Sender),
-    Tokio(lomond::tokio::AsyncSender, tokio::runtime::Handle),
-}
-
-impl Send {
-    fn text(&self, text: &str) -> Result<(), SendError> {
-        match self {
-            Send::Blocking(s) => s.send_text(text),
-            Send::Tokio(s, rt) => rt.block_on(s.send_text(text)),
-        }
-    }
-
-    fn rtt(&self) -> Option<Duration> {
-        match self {
-            Send::Blocking(s) => s.rtt(),
-            Send::Tokio(s, _) => s.rtt(),
-        }
-    }
-}
-
-/// A persistent WebSocket running on its own thread (or runtime): its
-/// events, each with the time it came, and handles to send and exit.
-struct Running {
-    events: Receiver<(Instant, Event)>,
-    send: Send,
-    exit: ExitHandle,
-    /// Everything received so far, for messages on failure.
-    seen: Vec<&'static str>,
-    _rt: Option<tokio::runtime::Runtime>,
-}
-
-fn run(ws: WebSocket, driver: Driver) -> Running {
-    let (tx, events) = mpsc::channel();
-    let exit = ws.exit_handle();
-    match driver {
-        Driver::Blocking => {
-            let send = Send::Blocking(ws.sender());
-            thread::spawn(move || {
-                for event in ws.persist() {
-                    let _ = tx.send((Instant::now(), event));
-                }
-            });
-            Running {
-                events,
-                send,
-                exit,
-                seen: vec![],
-                _rt: None,
-            }
-        }
-        Driver::Tokio => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            let send = Send::Tokio(ws.async_sender(), rt.handle().clone());
-            rt.spawn(async move {
-                let mut stream = ws.persist_async();
-                while let Some(event) = stream.next().await {
-                    let _ = tx.send((Instant::now(), event));
-                }
-            });
-            Running {
-                events,
-                send,
-                exit,
-                seen: vec![],
-                _rt: Some(rt),
-            }
-        }
-    }
-}
-
-impl Running {
-    /// The next event, within `within`.
-    fn next(&mut self, within: Duration) -> (Instant, Event) {
-        match self.events.recv_timeout(within) {
-            Ok((at, event)) => {
-                self.seen.push(event.name());
-                (at, event)
-            }
-            Err(e) => panic!("no event within {within:?} ({e}) after {:?}", self.seen),
-        }
-    }
-
-    /// The next events, which must be named `names` in order; returns them.
-    fn expect(&mut self, names: &[&str], within: Duration) -> Vec<(Instant, Event)> {
-        let mut got = Vec::new();
-        for name in names {
-            let (at, event) = self.next(within);
-            assert_eq!(event.name(), *name, "{event} after {:?}", self.seen);
-            got.push((at, event));
-        }
-        got
-    }
-
-    /// Skips events until one named `name`; returns it and the names skipped.
-    fn until(&mut self, name: &str, within: Duration) -> ((Instant, Event), Vec<&'static str>) {
-        let deadline = Instant::now() + within;
-        let mut skipped = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let (at, event) = self.next(left.max(ms(1)));
-            if event.name() == name {
-                return ((at, event), skipped);
-            }
-            skipped.push(event.name());
-        }
-    }
-
-    /// Uses the exit handle and checks the stream ends with `Stopped
-    /// { Exit }` within `within`; returns what it handed back.
-    fn exit_and_stop(&mut self, within: Duration) -> Vec<Unsent> {
-        self.exit.exit();
-        let ((_, stopped), _) = self.until("stopped", within);
-        let Event::Stopped { reason, unsent } = stopped else {
-            unreachable!()
-        };
-        assert!(matches!(reason, StopReason::Exit), "{reason}");
-        // Nothing follows the last event.
-        assert!(self.events.recv_timeout(ms(300)).is_err());
-        unsent
-    }
-}
-
-fn delay_of(event: &Event) -> Duration {
-    match event {
-        Event::BackOff { delay } => *delay,
-        other => panic!("{other} is not a back-off"),
-    }
-}
-
-/// An address nothing listens on.
-fn closed_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
+#[allow(dead_code)]
+mod harness;
+use harness::*;
 
 #[test]
 fn a_killed_and_restarted_server_is_reconnected_within_the_back_off() {
@@ -628,56 +470,6 @@ fn keepalive_pongs_carry_the_round_trip_time() {
         };
         assert!(rtt >= ms(190) && rtt < ms(2000), "{rtt:?}");
         assert_eq!(ws.send.rtt(), Some(rtt));
-        ws.exit_and_stop(ms(5000));
-    }
-}
-
-/// Open file descriptors, threads and resident memory (KiB) of this process.
-fn footprint() -> (usize, usize, usize) {
-    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| -> usize {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    };
-    (fds, field("Threads:"), field("VmRSS:"))
-}
-
-#[test]
-fn a_thousand_reconnections_leave_descriptors_threads_and_memory_flat() {
-    const N: usize = 1000;
-    for driver in DRIVERS {
-        // Accepts, completes the handshake, closes: each connection ends at once.
-        let server = ScriptServer::start(N + 10, |mut s| {
-            upgrade(&mut s, "")?;
-            Ok(())
-        })
-        .unwrap();
-        let back_off = BackOff::new(Duration::ZERO, Duration::ZERO);
-        let mut ws = run(common::ws(&server.url()).back_off(back_off), driver);
-        let mut readies = 0;
-        let mut before = None;
-        while readies < N {
-            if let (_, Event::Ready { .. }) = ws.next(ms(10_000)) {
-                readies += 1;
-                if readies == 100 {
-                    thread::sleep(ms(200));
-                    before = Some(footprint());
-                }
-            }
-        }
-        thread::sleep(ms(200));
-        let (fds, threads, rss) = footprint();
-        let (fds0, threads0, rss0) = before.unwrap();
-        assert!(fds <= fds0 + 2, "{driver:?}: fds {fds0} -> {fds}");
-        assert!(
-            threads <= threads0 + 2,
-            "{driver:?}: threads {threads0} -> {threads}"
-        );
-        assert!(
-            rss <= rss0 + 8 * 1024,
-            "{driver:?}: RSS {rss0} -> {rss} KiB"
-        );
         ws.exit_and_stop(ms(5000));
     }
 }
