@@ -16,7 +16,7 @@
 
 use crate::error::SendError;
 use crate::lock::lock;
-use crate::persist::outbox::Outbox;
+use crate::persist::outbox::{self, Outbox};
 use crate::persist::{OutboxLimits, Unsent};
 use crate::proto::{Connection, Outgoing};
 use crate::transport::Socket;
@@ -60,32 +60,17 @@ impl State {
         let persistent = self.persistent;
         match (&mut self.link, &mut self.outbox) {
             (Link::Live(core), None) => Route::Core(core),
-            (Link::Live(core), Some(outbox)) => match core.check_can_send() {
-                Ok(()) if outbox.is_empty() => Route::Core(core),
-                Ok(()) => Route::Outbox(outbox, SendError::NotReady),
-                Err(e @ SendError::NotReady) => Route::Outbox(outbox, e),
-                Err(SendError::Closing | SendError::Closed) if persistent => {
-                    Route::Outbox(outbox, SendError::Disconnected)
+            (Link::Live(core), Some(outbox)) => {
+                match outbox::keeps(core.check_can_send(), outbox.is_empty(), persistent) {
+                    Some(not_open) => Route::Outbox(outbox, not_open),
+                    None => Route::Core(core),
                 }
-                Err(_) => Route::Core(core),
-            },
+            }
             (Link::Waiting, Some(outbox)) => Route::Outbox(outbox, SendError::NotReady),
             (Link::Between, Some(outbox)) => Route::Outbox(outbox, SendError::Disconnected),
             (Link::Waiting, None) => Route::Refused(SendError::NotReady),
             (Link::Between, None) => Route::Refused(SendError::Disconnected),
             (Link::Ended, _) => Route::Refused(SendError::Closed),
-        }
-    }
-}
-
-impl State {
-    /// A persistent WebSocket's connection that is over is only one of
-    /// many: senders are told it is between connections.
-    #[cold]
-    fn persistent_error(&self, e: SendError) -> SendError {
-        match e {
-            SendError::Closing | SendError::Closed if self.persistent => SendError::Disconnected,
-            e => e,
         }
     }
 }
@@ -248,10 +233,11 @@ impl Shared {
     #[inline]
     pub(crate) fn queue(&self, what: Outgoing<'_>) -> Result<Queued, SendError> {
         let mut state = lock(&self.state);
+        let persistent = state.persistent;
         match state.route() {
             Route::Core(core) => match core.send(what, Instant::now) {
                 Ok(()) => Ok(Queued::Core(core.poll_transmit().len())),
-                Err(e) => Err(state.persistent_error(e)),
+                Err(e) => Err(outbox::refusal(e, persistent)),
             },
             Route::Outbox(outbox, not_open) => outbox.push(what, not_open).map(|()| Queued::Outbox),
             Route::Refused(e) => Err(e),

@@ -48,6 +48,36 @@ impl Unsent {
     }
 }
 
+/// Whether a data message for a live connection, which answers
+/// `can_send`, waits in a WebSocket's outbox (holding `empty` now): when
+/// the connection is not open yet, when messages wait before it, and for a
+/// persistent WebSocket when the connection is closing or over. `Some`
+/// carries the error for what the outbox does not keep (control frames);
+/// `None` sends on the connection, which takes it or refuses it itself.
+/// Both drivers route their sends so.
+pub(crate) fn keeps(
+    can_send: Result<(), SendError>,
+    empty: bool,
+    persistent: bool,
+) -> Option<SendError> {
+    match can_send {
+        Ok(()) if empty => None,
+        Ok(()) | Err(SendError::NotReady) => Some(SendError::NotReady),
+        Err(SendError::Closing | SendError::Closed) if persistent => Some(SendError::Disconnected),
+        Err(_) => None,
+    }
+}
+
+/// A connection's refusal as its sender sees it: for a persistent
+/// WebSocket a connection that is closing or over is only one of many,
+/// so it is between connections.
+pub(crate) fn refusal(e: SendError, persistent: bool) -> SendError {
+    match e {
+        SendError::Closing | SendError::Closed if persistent => SendError::Disconnected,
+        e => e,
+    }
+}
+
 /// The queue itself (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Outbox {
@@ -192,6 +222,28 @@ mod tests {
             o.push(Outgoing::text("0123456789"), SendError::Disconnected),
             Ok(())
         );
+    }
+
+    #[test]
+    fn what_waits_in_the_outbox_and_what_goes_to_the_connection() {
+        use SendError::*;
+        let cases = [
+            // (can send, outbox empty, persistent) -> kept with, or sent
+            (Ok(()), true, false, None),
+            (Ok(()), false, false, Some(NotReady)),
+            (Err(NotReady), true, false, Some(NotReady)),
+            (Err(Closing), true, false, None),
+            (Err(Closing), true, true, Some(Disconnected)),
+            (Err(Closed), false, true, Some(Disconnected)),
+            (Err(Closed), false, false, None),
+        ];
+        for (can_send, empty, persistent, kept) in cases {
+            let case = format!("{can_send:?} {empty} {persistent}");
+            assert_eq!(keeps(can_send, empty, persistent), kept, "{case}");
+        }
+        assert_eq!(refusal(Closed, true), Disconnected);
+        assert_eq!(refusal(Closed, false), Closed);
+        assert_eq!(refusal(NotReady, true), NotReady);
     }
 
     #[test]

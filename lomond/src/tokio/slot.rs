@@ -4,7 +4,7 @@
 use super::shared::Shared;
 use crate::error::SendError;
 use crate::lock::lock;
-use crate::persist::outbox::Outbox;
+use crate::persist::outbox::{self, Outbox};
 use crate::persist::{OutboxLimits, Unsent};
 use crate::proto::Outgoing;
 use std::sync::{Arc, Mutex};
@@ -124,10 +124,7 @@ impl Slot {
             let sent = shared.core().send(what, super::events::now);
             return match sent {
                 Ok(()) => Ok(Some(shared)),
-                Err(SendError::Closing | SendError::Closed) if persistent => {
-                    Err(SendError::Disconnected)
-                }
-                Err(e) => Err(e),
+                Err(e) => Err(outbox::refusal(e, persistent)),
             };
         }
         let state = &mut *guard;
@@ -138,17 +135,13 @@ impl Slot {
         let not_open = match &state.link {
             Link::Live(shared) => {
                 let mut core = shared.core();
-                match core.check_can_send() {
-                    Ok(()) if outbox.is_empty() => {
+                match outbox::keeps(core.check_can_send(), outbox.is_empty(), persistent) {
+                    Some(not_open) => not_open,
+                    None => {
                         core.send(what, super::events::now)?;
                         drop(core);
                         return Ok(Some(shared.clone()));
                     }
-                    Ok(()) | Err(SendError::NotReady) => SendError::NotReady,
-                    Err(SendError::Closing | SendError::Closed) if persistent => {
-                        SendError::Disconnected
-                    }
-                    Err(e) => return Err(e),
                 }
             }
             Link::Empty => SendError::NotReady,
