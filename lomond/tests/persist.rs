@@ -459,7 +459,9 @@ fn keepalive_pongs_carry_the_round_trip_time() {
     for driver in DRIVERS {
         let server = EchoServer::start().unwrap();
         let proxy = FaultProxy::start(server.addr()).unwrap();
-        let mut ws = run(quick(&proxy.url()).ping_rate(Some(ms(200))), driver);
+        // Pings further apart than the round trip, so each is the latest when
+        // its pong comes back.
+        let mut ws = run(quick(&proxy.url()).ping_rate(Some(ms(600))), driver);
         ws.until("ready", ms(5000));
         assert_eq!(ws.send.rtt(), None);
         proxy.delay(ms(100), Duration::ZERO);

@@ -309,7 +309,7 @@ impl Events {
                         return Some(event);
                     }
                     let stream = stream.clone();
-                    if self.outbox && self.shared.outbox_waiting() {
+                    if self.outbox {
                         self.shared.drain_outbox();
                     }
                     // Decoding may have queued pongs or a Close: write them

@@ -206,18 +206,10 @@ impl Shared {
         let mut state = lock(&self.state);
         let state = &mut *state;
         if let (Link::Live(core), Some(outbox)) = (&mut state.link, &mut state.outbox) {
-            if core.is_open() {
+            if !outbox.is_empty() && core.is_open() {
                 outbox.drain(|what| core.send(what, Instant::now));
             }
         }
-    }
-
-    /// Whether the outbox holds messages.
-    pub(crate) fn outbox_waiting(&self) -> bool {
-        lock(&self.state)
-            .outbox
-            .as_ref()
-            .is_some_and(|o| !o.is_empty())
     }
 
     /// Empties the outbox, handing back what it held.

@@ -105,7 +105,7 @@ impl Lifecycle {
         }
     }
 
-    /// The connection's events are over: what now, at `now`, with `random`
+    /// The connection's events are over: what now, with `random`
     /// in [0, 1) for the jitter.
     pub(crate) fn next(&mut self, random: f64) -> Next {
         let failure = self.ended.take().unwrap_or(Failure::Disconnected {

@@ -114,23 +114,19 @@ impl Slot {
     #[inline]
     pub(crate) fn route(&self, what: Outgoing<'_>) -> Result<Option<Arc<Shared>>, SendError> {
         let mut guard = lock(&self.state);
-        if guard.outbox.is_none() {
-            let shared = match &guard.link {
+        let state = &mut *guard;
+        let persistent = state.persistent;
+        let Some(outbox) = &mut state.outbox else {
+            let shared = match &state.link {
                 Link::Live(shared) => shared.clone(),
                 link => return Err(refusal(link)),
             };
-            let persistent = guard.persistent;
             drop(guard);
             let sent = shared.core().send(what, super::events::now);
             return match sent {
                 Ok(()) => Ok(Some(shared)),
                 Err(e) => Err(outbox::refusal(e, persistent)),
             };
-        }
-        let state = &mut *guard;
-        let persistent = state.persistent;
-        let Some(outbox) = &mut state.outbox else {
-            unreachable!("the outbox was there above")
         };
         let not_open = match &state.link {
             Link::Live(shared) => {
