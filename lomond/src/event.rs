@@ -76,7 +76,9 @@ pub enum Event {
     /// A ping from the server (answered automatically unless `auto_pong` is off).
     Ping(Bytes),
     /// A pong from the server. `rtt` is the round-trip time when it
-    /// answers lomond's own latest keepalive ping (see `ping_rate`).
+    /// answers one of lomond's own keepalive pings (see `ping_rate`; the
+    /// latest eight are timed, so a pong that comes after later pings
+    /// went, as on a slow link, is timed too).
     Pong {
         /// The pong's payload.
         data: Bytes,

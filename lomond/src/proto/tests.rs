@@ -659,19 +659,36 @@ fn keepalive_pongs_carry_the_round_trip_time() {
     }
     assert_eq!(rtts, [None, Some(ms(40)), None]);
     assert_eq!(c.rtt(), Some(ms(40)));
-    // The next ping has the next count; an answer to the old one is stale.
+    // The next ping has the next count. Answers may come late, after
+    // later pings went (a slow link): each is timed, once.
     c.handle_timeout(now + s(20));
     let sent = sent_frames(&mut c);
     assert_eq!(sent, [(OpCode::Ping, true, b"lm\0\0\0\x01".to_vec())]);
-    c.handle_input(
-        &frame(OpCode::Pong, true, b"lm\0\0\0\0"),
-        now + s(20) + ms(1),
-    );
-    let mut rtts = pong_rtts(&mut c);
-    c.handle_input(&frame(OpCode::Pong, true, &sent[0].2), now + s(20) + ms(7));
-    rtts.extend(pong_rtts(&mut c));
-    assert_eq!(rtts, [None, Some(ms(7))]);
-    assert_eq!(c.rtt(), Some(ms(7)));
+    c.handle_timeout(now + s(30));
+    let later = sent_frames(&mut c);
+    assert_eq!(later, [(OpCode::Ping, true, b"lm\0\0\0\x02".to_vec())]);
+    let mut rtts = Vec::new();
+    for (payload, at) in [(&sent[0].2, 31), (&sent[0].2, 32), (&later[0].2, 33)] {
+        c.handle_input(&frame(OpCode::Pong, true, payload), now + s(at));
+        rtts.extend(pong_rtts(&mut c));
+    }
+    assert_eq!(rtts, [Some(s(11)), None, Some(s(3))]);
+    assert_eq!(c.rtt(), Some(s(3)));
+    // Pings 3 to 11 go at 40 s to 120 s. The latest eight are remembered;
+    // an answer to an older one is not timed, nor is one to a count never
+    // sent.
+    for i in 4..=12 {
+        c.handle_timeout(now + s(i * 10));
+    }
+    sent_frames(&mut c);
+    let at = now + s(121);
+    for count in [3u32, 4, 5, 12, 11] {
+        let mut payload = b"lm".to_vec();
+        payload.extend_from_slice(&count.to_be_bytes());
+        c.handle_input(&frame(OpCode::Pong, true, &payload), at);
+    }
+    let rtts = pong_rtts(&mut c);
+    assert_eq!(rtts, [None, Some(s(71)), Some(s(61)), None, Some(s(1))]);
 }
 
 #[test]

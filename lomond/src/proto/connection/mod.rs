@@ -90,15 +90,18 @@ struct Timers {
 struct Pings {
     /// How many have been sent: the next one's payload.
     sent: u32,
-    /// The payload and send time of the latest one, until it is answered.
-    waiting: Option<([u8; PING_LEN], Instant)>,
+    /// The count and send time of the latest few, each until answered:
+    /// on a slow link a pong can come after the next ping has gone, and
+    /// that is when its round-trip time matters most.
+    waiting: [Option<(u32, Instant)>; PINGS_TIMED],
     /// The latest round-trip time measured.
     rtt: Option<std::time::Duration>,
 }
 
-/// A keepalive ping's payload: `lm` and a 32-bit count, so that its pong
-/// is told apart from the answers to the application's own pings.
-const PING_LEN: usize = 6;
+/// How many unanswered keepalive pings are remembered for timing. (A
+/// keepalive ping's payload is `lm` and a 32-bit count, so that its pong
+/// is told apart from the answers to the application's own pings.)
+const PINGS_TIMED: usize = 8;
 
 /// One WebSocket connection's protocol state, client or server side.
 pub struct Connection {

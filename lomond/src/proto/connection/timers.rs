@@ -87,18 +87,25 @@ impl Connection {
 
     /// Sends a keepalive ping whose pong will carry the round-trip time.
     fn send_keepalive_ping(&mut self, now: Instant) {
+        let count = self.pings.sent;
         let mut payload = [b'l', b'm', 0, 0, 0, 0];
-        payload[2..].copy_from_slice(&self.pings.sent.to_be_bytes());
-        self.pings.sent = self.pings.sent.wrapping_add(1);
-        self.pings.waiting = Some((payload, now));
+        payload[2..].copy_from_slice(&count.to_be_bytes());
+        self.pings.sent = count.wrapping_add(1);
+        self.pings.waiting[count as usize % PINGS_TIMED] = Some((count, now));
         self.queue_frame(OpCode::Ping, &payload);
     }
 
-    /// The round-trip time if `payload` answers the latest keepalive ping.
+    /// The round-trip time if `payload` answers one of the latest
+    /// keepalive pings (each is timed once).
     pub(super) fn pong_rtt(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
-        match self.pings.waiting {
-            Some((sent, at)) if payload == sent => {
-                self.pings.waiting = None;
+        let count = match payload {
+            [b'l', b'm', a, b, c, d] => u32::from_be_bytes([*a, *b, *c, *d]),
+            _ => return None,
+        };
+        let slot = &mut self.pings.waiting[count as usize % PINGS_TIMED];
+        match *slot {
+            Some((sent, at)) if sent == count => {
+                *slot = None;
                 let rtt = now.saturating_duration_since(at);
                 self.pings.rtt = Some(rtt);
                 Some(rtt)
