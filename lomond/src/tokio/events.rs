@@ -218,7 +218,7 @@ impl Running {
                         self.sleep_at = Some(deadline);
                     }
                     match self.sleep.as_mut().poll(cx) {
-                        Poll::Ready(()) => shared.core().handle_timeout(now()),
+                        Poll::Ready(()) => deadline_passed(shared, &self.read, &self.lowat),
                         Poll::Pending => return self.park(cx, flush_busy),
                     }
                 }
@@ -246,6 +246,26 @@ impl Running {
         }
         Poll::Pending
     }
+}
+
+/// At a deadline: takes what arrived below the receive mark first, so
+/// that a large frame on a slow link is not taken for silence (see
+/// `transport::lowat`); acts on the deadline when nothing did.
+#[cold]
+fn deadline_passed(shared: &Shared, read: &ReadHalf, lowat: &RecvLowat) {
+    let mut core = shared.core();
+    #[cfg(target_os = "linux")]
+    if let Some(tcp) = read.tcp().filter(|_| lowat.is_raised()) {
+        let most = core.input_wanted();
+        match crate::transport::lowat::take_below_mark(tcp, core.input_buffer(), most) {
+            Ok(0) => core.handle_eof(now()),
+            Ok(_) => core.input_written(now()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => core.handle_timeout(now()),
+            Err(e) => core.handle_io_error(e),
+        }
+        return;
+    }
+    core.handle_timeout(now());
 }
 
 impl EventStream {

@@ -154,7 +154,14 @@ impl Socket {
             // A blocking read cannot wait for a mark (see `lowat`).
             match lowat::wait_readable(tcp, timeout) {
                 Ok(true) => lowat::recv_now(tcp, input.uninit_room()),
-                Ok(false) => Err(io::ErrorKind::TimedOut.into()),
+                // At the deadline, what came below the mark still counts
+                // as a sign of life (see `lowat`).
+                Ok(false) => match lowat::recv_now(tcp, input.uninit_room()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        Err(io::ErrorKind::TimedOut.into())
+                    }
+                    other => other,
+                },
                 Err(e) => Err(e),
             }
         } else {
