@@ -5,14 +5,15 @@
 #   interoperability with Python websockets (compression on), wss:// against
 #   nginx (certificates made for the run), ws and wss through tinyproxy
 #   and squid (HTTP CONNECT, plain and https://) and microsocks (SOCKS5),
-#   persist against the fault proxy (lomond-testkit) on both drivers, the
-#   tracing feature, 30 s of fuzzing per fuzz target (from its seeds),
+#   persist against the fault proxy (lomond-testkit) on both drivers and
+#   against real kernel faults in network namespaces (scripts/netlab.sh,
+#   as root), the tracing feature, 30 s of fuzzing per fuzz target (from its seeds),
 #   the full Autobahn|Testsuite conformance run (517 cases) of both clients,
 #   and its cases 1 to 10 again over wss:// through nginx.
 # Installs what it needs (the Autobahn suite and Python websockets, from
 # Debian's archive and PyPI: scripts/autobahn/install.sh; nginx from
 # Debian's packages: scripts/tls/nginx.sh; tinyproxy and microsocks:
-# scripts/proxy.sh).
+# scripts/proxy.sh; iptables: scripts/netlab.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,6 +38,7 @@ cargo test -p lomond --features tracing --test tracing
 bash scripts/interop.sh
 bash scripts/tls.sh
 bash scripts/proxy.sh
+bash scripts/netlab.sh
 bash scripts/fuzz.sh 30
 bash scripts/autobahn.sh
 AUTOBAHN_WSS=1 bash scripts/autobahn.sh '["1.*","2.*","3.*","4.*","5.*","6.*","7.*","9.*","10.*"]'

@@ -8,6 +8,9 @@
 //!   handshake first when the test wants one.
 //! - [`FaultProxy`]: a TCP proxy that delays, throttles, dribbles, pauses,
 //!   black-holes, resets or cuts the connections through it, on command.
+//! - [`NetLab`] (Linux, as root): real kernel faults, two network
+//!   namespaces joined by a veth pair, black-holed, lossy or slowed by
+//!   iptables and tc.
 //!
 //! Every server binds 127.0.0.1 on a free port and stops when dropped.
 
@@ -16,12 +19,16 @@
 mod async_echo;
 mod echo;
 mod fault;
+#[cfg(target_os = "linux")]
+pub mod netlab;
 mod script;
 pub mod tls;
 
 pub use async_echo::AsyncEchoServer;
 pub use echo::{echo_on, EchoServer, EchoStream};
 pub use fault::FaultProxy;
+#[cfg(target_os = "linux")]
+pub use netlab::{NetLab, Side};
 pub use script::{read_frame, read_request, upgrade, ScriptServer};
 pub use tls::{Ca, TlsEchoServer};
 

@@ -39,6 +39,13 @@ impl Send {
         }
     }
 
+    pub fn binary(&self, data: &[u8]) -> Result<(), SendError> {
+        match self {
+            Send::Blocking(s) => s.send_binary(data),
+            Send::Tokio(s, rt) => rt.block_on(s.send_binary(data)),
+        }
+    }
+
     pub fn rtt(&self) -> Option<Duration> {
         match self {
             Send::Blocking(s) => s.rtt(),
