@@ -146,17 +146,21 @@ fn black_hole_then_heal_tokio() {
     black_hole_then_heal(Driver::Tokio);
 }
 
-/// 1 MiB from the server over a 256 kbit/s link (33 s), with a 2 s ping
-/// timeout: the bytes trickling in keep the connection alive, the message
-/// arrives whole, and the pings sent meanwhile are answered.
-fn slow_link_large_message(driver: Driver) {
+/// 1 MiB echoed over a link whose `capped` side sends at 256 kbit/s
+/// (33 s), with a 2 s ping timeout; the message arrives whole, the
+/// connection stays up, and the pings sent meanwhile are answered.
+///
+/// Capped at the server, the bytes trickling in are the client's sign of
+/// life. Capped at the client, nothing comes back during the upload (the
+/// pings wait behind the message): the server's TCP acknowledging our
+/// bytes is the sign of life then.
+fn slow_link_large_message(driver: Driver, capped: Side) {
     let (lab, server) = lab();
     let mut client = start(&lab, keepalive(&server.url()), driver);
     client.expect(&["connecting", "connected", "ready"], secs(5));
-    lab.bandwidth(Side::Server, 256).unwrap();
+    lab.bandwidth(capped, 256).unwrap();
     let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
     let sent = Instant::now();
-    // Up at full speed; back, echoed, through the cap.
     client.send.binary(&big).unwrap();
     let ((at, event), skipped) = client.until("binary", secs(90));
     assert!(skipped.iter().all(|name| *name == "pong"), "{skipped:?}");
@@ -167,10 +171,9 @@ fn slow_link_large_message(driver: Driver) {
     // 8 Mibit at 256 kbit/s is 32.8 s; the bucket's burst saves little.
     let took = at - sent;
     assert!(took >= secs(30), "{took:?}: the cap did not hold");
-    // Pings went out every second (the upstream is free); their pongs
-    // queued behind the message at the server, and come now, one for
-    // each second of the transfer. The latest pings' are timed: their
-    // round trips took seconds, behind the message.
+    // Pings went every second; they and their pongs queued behind the
+    // message, and come now, one for each second of the transfer. The
+    // latest pings' are timed: their round trips took seconds.
     let mut rtts = Vec::new();
     let mut pongs = 0;
     for (_, event) in events_for(&mut client, Instant::now() + secs(3)) {
@@ -195,14 +198,26 @@ fn slow_link_large_message(driver: Driver) {
 
 #[test]
 #[ignore = "needs root and network namespaces: run scripts/netlab.sh"]
-fn slow_link_large_message_blocking() {
-    slow_link_large_message(Driver::Blocking);
+fn slow_downlink_large_message_blocking() {
+    slow_link_large_message(Driver::Blocking, Side::Server);
 }
 
 #[test]
 #[ignore = "needs root and network namespaces: run scripts/netlab.sh"]
-fn slow_link_large_message_tokio() {
-    slow_link_large_message(Driver::Tokio);
+fn slow_downlink_large_message_tokio() {
+    slow_link_large_message(Driver::Tokio, Side::Server);
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run scripts/netlab.sh"]
+fn slow_uplink_large_message_blocking() {
+    slow_link_large_message(Driver::Blocking, Side::Client);
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run scripts/netlab.sh"]
+fn slow_uplink_large_message_tokio() {
+    slow_link_large_message(Driver::Tokio, Side::Client);
 }
 
 /// One packet in five dropped each way for 20 s, with a 10 s ping

@@ -8,6 +8,7 @@ use crate::options::Options;
 use crate::persist::Control;
 use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
+use crate::transport::progress::{self, PeerProgress};
 use crate::transport::{Plan, Socket};
 use std::collections::VecDeque;
 use std::io;
@@ -48,6 +49,8 @@ pub struct Events {
     timeout_set: Option<Option<Duration>>,
     /// The socket's receive low-water mark.
     lowat: RecvLowat,
+    /// What the server's TCP had acknowledged at the last deadline.
+    progress: PeerProgress,
     /// Messages decoded ahead (see [`Connection::poll_message`]), in order.
     ahead: VecDeque<Event>,
     /// The exit handle's side, when one was taken: connects then run on a
@@ -83,6 +86,7 @@ impl Events {
             state: State::Start(socket),
             timeout_set: None,
             lowat: RecvLowat::new(),
+            progress: PeerProgress::default(),
             ahead: VecDeque::new(),
             control: control.filter(|c| c.taken()),
             outbox,
@@ -141,7 +145,12 @@ impl Events {
         let deadline = shared.core().next_deadline();
         let timeout = match deadline {
             Some(d) if d <= now => {
-                shared.core().handle_timeout(now);
+                progress::on_deadline(
+                    &mut shared.core(),
+                    &mut self.progress,
+                    stream.tcp_under(),
+                    now,
+                );
                 return;
             }
             // A zero timeout means "block forever" to the OS: keep it positive.
@@ -180,7 +189,7 @@ impl Events {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                core.handle_timeout(now)
+                progress::on_deadline(&mut core, &mut self.progress, stream.tcp_under(), now)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {

@@ -627,6 +627,37 @@ fn pings_polls_and_unresponsive() {
 }
 
 #[test]
+fn a_server_taking_our_bytes_is_not_unresponsive() {
+    let now = Instant::now();
+    let s = Duration::from_secs;
+    let config = Config {
+        ping_rate: None,
+        ping_timeout: Some(s(2)),
+        poll: None,
+        ..Config::default()
+    };
+    let mut c = open_client(config, now);
+    assert!(!c.unresponsive_due(now + s(1)));
+    assert!(c.unresponsive_due(now + s(2)));
+    // The driver saw the server's TCP acknowledge our bytes: the deadline
+    // moves on from then, as it would for input.
+    c.peer_took_data(now + s(2));
+    assert!(!c.unresponsive_due(now + s(3)));
+    assert_eq!(c.next_deadline(), Some(now + s(4)));
+    c.handle_timeout(now + s(3));
+    assert!(names(&events(&mut c)).is_empty());
+    c.handle_timeout(now + s(4));
+    assert_eq!(
+        names(&events(&mut c)),
+        ["unresponsive", "disconnected:unresponsive:false"]
+    );
+    // Once the connection is over, nothing is due and nothing moves.
+    assert!(!c.unresponsive_due(now + s(9)));
+    c.peer_took_data(now + s(9));
+    assert_eq!(c.next_deadline(), None);
+}
+
+#[test]
 fn keepalive_pongs_carry_the_round_trip_time() {
     let now = Instant::now();
     let s = Duration::from_secs;

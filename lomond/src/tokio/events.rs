@@ -8,6 +8,7 @@ use crate::options::Options;
 use crate::persist::Control;
 use crate::proto::Connection;
 use crate::transport::lowat::RecvLowat;
+use crate::transport::progress::{self, PeerProgress};
 use crate::transport::{AsyncSocket, Plan, ReadHalf};
 use futures_core::Stream;
 use std::collections::VecDeque;
@@ -161,6 +162,8 @@ struct Running {
     sleep: Pin<Box<Sleep>>,
     sleep_at: Option<std::time::Instant>,
     lowat: RecvLowat,
+    /// What the server's TCP had acknowledged at the last deadline.
+    progress: PeerProgress,
 }
 
 impl Running {
@@ -218,7 +221,9 @@ impl Running {
                         self.sleep_at = Some(deadline);
                     }
                     match self.sleep.as_mut().poll(cx) {
-                        Poll::Ready(()) => deadline_passed(shared, &self.read, &self.lowat),
+                        Poll::Ready(()) => {
+                            deadline_passed(shared, &self.read, &self.lowat, &mut self.progress)
+                        }
                         Poll::Pending => return self.park(cx, flush_busy),
                     }
                 }
@@ -250,22 +255,23 @@ impl Running {
 
 /// At a deadline: takes what arrived below the receive mark first, so
 /// that a large frame on a slow link is not taken for silence (see
-/// `transport::lowat`); acts on the deadline when nothing did.
+/// `transport::lowat`); acts on the deadline when nothing did, counting
+/// the server's TCP taking our bytes as a sign of life (see
+/// `transport::progress`).
 #[cold]
-fn deadline_passed(shared: &Shared, read: &ReadHalf, lowat: &RecvLowat) {
+fn deadline_passed(shared: &Shared, read: &ReadHalf, lowat: &RecvLowat, peer: &mut PeerProgress) {
     let mut core = shared.core();
     #[cfg(target_os = "linux")]
     if let Some(tcp) = read.tcp().filter(|_| lowat.is_raised()) {
         let most = core.input_wanted();
         match crate::transport::lowat::take_below_mark(tcp, core.input_buffer(), most) {
-            Ok(0) => core.handle_eof(now()),
-            Ok(_) => core.input_written(now()),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => core.handle_timeout(now()),
-            Err(e) => core.handle_io_error(e),
+            Ok(0) => return core.handle_eof(now()),
+            Ok(_) => return core.input_written(now()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return core.handle_io_error(e),
         }
-        return;
     }
-    core.handle_timeout(now());
+    progress::on_deadline(&mut core, peer, read.tcp_under(), now());
 }
 
 impl EventStream {
@@ -346,6 +352,7 @@ impl EventStream {
                                 )),
                                 sleep_at: None,
                                 lowat: RecvLowat::new(),
+                                progress: PeerProgress::default(),
                             }));
                             Event::Connected {
                                 url: crate::trace::redact(&this.url),

@@ -92,6 +92,16 @@ impl ReadHalf {
             _ => None,
         }
     }
+
+    /// The TCP socket under the stream (TLS or not), where there is one.
+    pub(crate) fn tcp_under(&self) -> Option<&TcpStream> {
+        match self {
+            ReadHalf::Tcp(r) => Some(r.as_ref()),
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(r) => Some(r.tcp()),
+            ReadHalf::Other(_) => None,
+        }
+    }
 }
 
 impl AsyncRead for ReadHalf {

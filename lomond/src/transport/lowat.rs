@@ -73,6 +73,7 @@ impl RecvLowat {
     }
 
     /// Whether a mark above 1 is in force: bytes may be waiting below it.
+    #[cfg(feature = "tokio")]
     pub(crate) fn is_raised(&self) -> bool {
         self.set > 1
     }
@@ -171,6 +172,7 @@ pub(crate) fn recv_now(
 /// module docs); it bypasses the runtime's readiness, which the mark holds
 /// back, so it is only for that rare path (a copy through the stack keeps
 /// it free of `unsafe`).
+#[cfg(all(target_os = "linux", feature = "tokio"))]
 pub(crate) fn take_below_mark(
     socket: &impl std::os::fd::AsFd,
     into: &mut bytes::BytesMut,

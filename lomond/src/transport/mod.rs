@@ -10,6 +10,7 @@ mod async_socket;
 mod exchange;
 pub(crate) mod lowat;
 mod pipeline;
+pub(crate) mod progress;
 pub mod proxy;
 mod race;
 pub mod resolve;

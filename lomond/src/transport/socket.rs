@@ -122,6 +122,16 @@ impl Socket {
         }
     }
 
+    /// The TCP socket under the stream (TLS or not), where there is one.
+    pub(crate) fn tcp_under(&self) -> Option<&TcpStream> {
+        match self {
+            Socket::Tcp(s) => Some(s),
+            #[cfg(feature = "tls")]
+            Socket::Tls(s) => Some(s.tcp()),
+            Socket::Other(_) => None,
+        }
+    }
+
     fn duplex(&self) -> &dyn Duplex {
         match self {
             Socket::Tcp(s) => s,

@@ -85,6 +85,25 @@ impl Connection {
         }
     }
 
+    /// Whether the server is due to be declared unresponsive at `now`
+    /// (nothing arrived for `ping_timeout`). A driver that can see the
+    /// server's transport still taking our bytes says so with
+    /// [`peer_took_data`](Self::peer_took_data) before
+    /// [`handle_timeout`](Self::handle_timeout).
+    pub fn unresponsive_due(&self, now: Instant) -> bool {
+        matches!(self.phase, Phase::Open) && self.timers.unresponsive.is_some_and(|d| d <= now)
+    }
+
+    /// The server's transport acknowledged some of our bytes while more
+    /// of ours are outstanding: it lives, though our pings may be waiting
+    /// behind a large send and cannot have been answered. Counts as input
+    /// for the ping timeout.
+    pub fn peer_took_data(&mut self, now: Instant) {
+        if let (Phase::Open, Some(t)) = (&self.phase, self.config.ping_timeout) {
+            self.timers.unresponsive = Some(now + t);
+        }
+    }
+
     /// Sends a keepalive ping whose pong will carry the round-trip time.
     fn send_keepalive_ping(&mut self, now: Instant) {
         let count = self.pings.sent;

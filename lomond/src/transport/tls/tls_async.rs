@@ -130,6 +130,13 @@ pub(crate) struct TlsReadHalf<R = OwnedReadHalf> {
     link: Arc<TlsLink>,
 }
 
+impl TlsReadHalf {
+    /// The TCP socket underneath.
+    pub(crate) fn tcp(&self) -> &tokio::net::TcpStream {
+        self.tcp.as_ref()
+    }
+}
+
 impl<R: AsyncRead + Unpin> AsyncRead for TlsReadHalf<R> {
     fn poll_read(
         self: Pin<&mut Self>,
