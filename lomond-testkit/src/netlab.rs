@@ -21,6 +21,24 @@
 //! iproute2, and `iptables`; [`NetLab::new`] says which is missing.
 //! Dropping the lab deletes its namespaces; namespaces left by a process
 //! that was killed are deleted by the next lab.
+//!
+//! ```no_run
+//! use lomond_testkit::NetLab;
+//! use std::time::Duration;
+//!
+//! let lab = NetLab::new()?; // fails, saying why, unless root
+//! let server = lab.echo_server()?;
+//! let url = server.url();
+//! let events = lab.in_client(move || {
+//!     let ws = lomond::WebSocket::new(&url).unwrap()
+//!         .ping_rate(Some(Duration::from_secs(1)))
+//!         .ping_timeout(Some(Duration::from_secs(2)));
+//!     ws.connect().take(3).map(|e| e.name()).collect::<Vec<_>>()
+//! });
+//! assert_eq!(events.join().unwrap(), ["connecting", "connected", "ready"]);
+//! lab.black_hole()?; // every packet dropped; `heal()` undoes it
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::fs::File;
@@ -167,6 +185,15 @@ impl NetLab {
                 .unwrap_or_else(|e| panic!("setns {path}: {e}"));
             f()
         })
+    }
+
+    /// Starts lomond's echo server ([`EchoServer`](crate::EchoServer)) in
+    /// the server's namespace, on the server's address and a free port.
+    pub fn echo_server(&self) -> std::io::Result<crate::EchoServer> {
+        let addr = format!("{}:0", self.server_addr());
+        self.in_server(move || crate::EchoServer::bind(&addr))
+            .join()
+            .map_err(|_| std::io::Error::other("the echo server's thread panicked"))?
     }
 
     /// `ip netns exec CLIENT-NS program`: a program run in the client's

@@ -24,12 +24,7 @@ const MAX_WAIT: Duration = Duration::from_secs(3);
 /// A lab with lomond's echo server listening in the server's namespace.
 fn lab() -> (NetLab, EchoServer) {
     let lab = NetLab::new().unwrap_or_else(|e| panic!("{e}"));
-    let addr = format!("{}:0", lab.server_addr());
-    let server = lab
-        .in_server(move || EchoServer::bind(&addr))
-        .join()
-        .unwrap()
-        .unwrap();
+    let server = lab.echo_server().unwrap();
     (lab, server)
 }
 

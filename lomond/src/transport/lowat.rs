@@ -68,17 +68,6 @@ impl RecvLowat {
     /// called before every wait for input: a mark left above what is still
     /// wanted would wait for bytes that may never come.
     pub(crate) fn update(&mut self, socket: &impl Socket, wanted: usize) -> usize {
-        self.set_for(socket, wanted);
-        self.set
-    }
-
-    /// Whether a mark above 1 is in force: bytes may be waiting below it.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn is_raised(&self) -> bool {
-        self.set > 1
-    }
-
-    fn set_for(&mut self, socket: &impl Socket, wanted: usize) {
         let mark = if wanted >= MARK_FROM {
             wanted.min(MARK_MAX)
         } else {
@@ -87,6 +76,13 @@ impl RecvLowat {
         if mark != self.set && set_rcvlowat(socket, mark).is_ok() {
             self.set = mark;
         }
+        self.set
+    }
+
+    /// Whether a mark above 1 is in force: bytes may be waiting below it.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn is_raised(&self) -> bool {
+        self.set > 1
     }
 }
 
