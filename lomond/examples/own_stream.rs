@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(reply) = ws.next().await {
                 println!("tokio: {:?}", reply?);
             }
-            ws.close().await?;
+            ws.close(None).await?;
             while ws.next().await.is_some() {}
             Ok::<_, Box<dyn std::error::Error>>(())
         })?;

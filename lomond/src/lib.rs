@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+mod close_code;
 pub mod error;
 pub mod event;
 mod failure;
@@ -77,6 +78,7 @@ mod utf8_bytes;
 mod websocket;
 
 pub use blocking::Sender;
+pub use close_code::CloseCode;
 pub use error::{
     ConnectError, HandshakeError, OptionError, ProtocolError, ProxyError, SendError, Stage,
     TlsError,

@@ -305,7 +305,7 @@ fn the_stream_and_sink_face_speaks_wss() {
             matches!(&echoed, Message::Text(t) if t == "over the sink"),
             "{echoed:?}"
         );
-        ws.close().await.unwrap();
+        ws.close(None).await.unwrap();
     });
 }
 

@@ -332,6 +332,39 @@ async fn stream_and_sink_split_like_tokio_tungstenite() {
 }
 
 #[tokio::test]
+async fn ws_stream_close_sends_the_frame_given_and_messages_convert() {
+    use lomond::tokio::CloseFrame;
+    use lomond::CloseCode;
+    let server = EchoServer::start().unwrap();
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    // A port of tokio-tungstenite code: `.into()` from &str, String, Vec.
+    ws.send("one".into()).await.unwrap();
+    ws.send(String::from("two").into()).await.unwrap();
+    ws.send(vec![1u8, 2, 3].into()).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(ws.next().await.unwrap().unwrap());
+    }
+    assert!(got[0].is_text() && got[2].is_binary());
+    assert_eq!(got[1].to_text(), Ok("two"));
+    assert_eq!(got[2].clone().into_data(), vec![1u8, 2, 3]);
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "bye".into(),
+    }))
+    .await
+    .unwrap();
+    match ws.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(frame.code, CloseCode::Away);
+            assert_eq!(frame.code, 1001);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(ws.next().await.is_none());
+}
+
+#[tokio::test]
 async fn feeding_past_the_high_water_mark_delivers_everything_in_order() {
     // Past 64 KiB queued, `poll_ready` writes whole TCP segments and keeps
     // the tail queued: the tails must go out in order with what follows.
@@ -394,7 +427,7 @@ async fn fed_messages_are_written_before_the_stream_waits() {
             sent += 1;
         }
     }
-    ws.close().await.unwrap();
+    ws.close(None).await.unwrap();
 }
 
 #[tokio::test]
@@ -431,7 +464,7 @@ async fn batched_feeds_keep_their_order_with_large_and_control_messages() {
         });
     }
     assert_eq!(got, fed);
-    ws.close().await.unwrap();
+    ws.close(None).await.unwrap();
 }
 
 #[tokio::test]
@@ -730,7 +763,7 @@ async fn the_stream_face_over_a_brought_stream() {
         stream.next().await.unwrap().unwrap(),
         Message::binary(vec![1; 70_000])
     );
-    stream.close().await.unwrap();
+    stream.close(None).await.unwrap();
     while let Some(item) = stream.next().await {
         assert!(matches!(item, Ok(Message::Close(_))), "{item:?}");
     }
@@ -753,7 +786,7 @@ async fn a_buffering_stream_is_flushed() {
     stream.send(Message::text("one")).await.unwrap();
     let echo = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
     assert_eq!(echo.unwrap().unwrap().unwrap(), Message::text("one"));
-    stream.close().await.unwrap();
+    stream.close(None).await.unwrap();
     while let Some(item) = stream.next().await {
         assert!(matches!(item, Ok(Message::Close(_))), "{item:?}");
     }

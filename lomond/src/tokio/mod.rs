@@ -23,6 +23,7 @@
 //! every protocol decision is the core's.
 
 mod events;
+mod message;
 mod persist;
 mod sender;
 mod shared;

@@ -3,74 +3,21 @@
 //! handshake, which `futures::StreamExt::split` splits into halves.
 
 use super::events::EventStream;
+pub use super::message::{CloseFrame, Message};
 use crate::error::SendError;
 use crate::event::Event;
 use crate::failure::Error;
-use crate::payload::Payload;
 use crate::proto::frame::OpCode;
 use crate::proto::outbox::OUTBOX_FRAMES;
 use crate::proto::{Outbox, Outgoing, Response};
 use crate::utf8_bytes::Utf8Bytes;
 use crate::websocket::WebSocket;
-use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::StreamExt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
-
-/// A close frame's contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseFrame {
-    /// Status code.
-    pub code: u16,
-    /// Reason (at most 123 bytes).
-    pub reason: Utf8Bytes,
-}
-
-/// A WebSocket message, as tokio-tungstenite models it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    /// A text message.
-    Text(Utf8Bytes),
-    /// A binary message.
-    Binary(Payload),
-    /// A ping (answered automatically).
-    Ping(Bytes),
-    /// A pong.
-    Pong(Bytes),
-    /// A close frame: received, or to send (starting the close handshake).
-    Close(Option<CloseFrame>),
-}
-
-impl Message {
-    /// A text message.
-    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
-        Message::Text(text.into())
-    }
-
-    /// A binary message (from `Bytes`, a `Vec<u8>`, a byte slice...).
-    pub fn binary(data: impl Into<Payload>) -> Message {
-        Message::Binary(data.into())
-    }
-
-    /// What sending this message asks of the connection: `Close(None)` is
-    /// a normal closure (1000).
-    pub fn outgoing(&self) -> Outgoing<'_> {
-        match self {
-            Message::Text(t) => Outgoing::text(t),
-            Message::Binary(b) => Outgoing::binary(b),
-            Message::Ping(b) => Outgoing::Ping(b),
-            Message::Pong(b) => Outgoing::Pong(b),
-            Message::Close(None) => Outgoing::normal_close(),
-            Message::Close(Some(f)) => Outgoing::Close {
-                code: f.code,
-                reason: &f.reason,
-            },
-        }
-    }
-}
 
 /// Outgoing bytes past which `poll_ready` first writes what is queued (in
 /// whole TCP segments; the short tail waits for more, or for a flush).
@@ -215,12 +162,23 @@ impl Stream for WsStream {
 }
 
 impl WsStream {
+    /// Starts the close handshake with `frame` (`None`: a normal closure,
+    /// 1000) and writes it, as tokio-tungstenite's `close` does. Read on
+    /// to see the server's answer (the stream ends after it), or drop the
+    /// stream.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        futures_util::SinkExt::send(self, Message::Close(frame)).await
+    }
+
     /// What the stream yields for `event`: `Some(Some(message or error))`,
     /// `Some(None)` at the end, `None` to skip the event.
     #[inline(always)]
     fn item(&mut self, event: Event) -> Option<Option<Result<Message, Error>>> {
         let close = |code: Option<u16>, reason: Utf8Bytes| {
-            Message::Close(code.map(|code| CloseFrame { code, reason }))
+            Message::Close(code.map(|code| CloseFrame {
+                code: code.into(),
+                reason,
+            }))
         };
         let item = match event {
             Event::Text(t) => Ok(Message::Text(t)),
@@ -388,27 +346,5 @@ impl Drop for WsStream {
     /// before its Close (1001).
     fn drop(&mut self) {
         let _ = self.commit_batch();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_close_without_a_frame_is_a_normal_closure() {
-        assert_eq!(Message::Close(None).outgoing(), Outgoing::normal_close());
-        let frame = CloseFrame {
-            code: 4001,
-            reason: "bye".into(),
-        };
-        assert_eq!(
-            Message::Close(Some(frame)).outgoing(),
-            Outgoing::Close {
-                code: 4001,
-                reason: "bye"
-            }
-        );
-        assert_eq!(Message::text("t").outgoing(), Outgoing::text("t"));
     }
 }
