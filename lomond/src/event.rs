@@ -218,23 +218,51 @@ impl fmt::Display for Event {
             }
             Event::Rejected { error, .. } => write!(f, "{name}: {error}"),
             Event::Ready {
-                protocol,
-                extensions,
-                ..
-            } => write!(f, "{name} protocol={protocol:?} extensions={extensions:?}"),
-            Event::Text(t) => write!(f, "{name} {:?}", Preview(t.as_bytes(), true)),
-            Event::Binary(b) => write!(f, "{name} {:?}", Preview(b, false)),
-            Event::Ping(b) => write!(f, "{name} {:?}", Preview(b, false)),
+                protocol, deflate, ..
+            } => {
+                f.write_str(name)?;
+                if let Some(protocol) = protocol {
+                    write!(f, " protocol={protocol}")?;
+                }
+                match deflate {
+                    Some(d) => {
+                        write!(
+                            f,
+                            " permessage-deflate (server window 2^{}, client window 2^{}",
+                            d.server_max_window_bits, d.client_max_window_bits
+                        )?;
+                        if d.server_no_context_takeover {
+                            f.write_str(", server_no_context_takeover")?;
+                        }
+                        if d.client_no_context_takeover {
+                            f.write_str(", client_no_context_takeover")?;
+                        }
+                        f.write_str(")")
+                    }
+                    None => Ok(()),
+                }
+            }
+            Event::Text(t) => write!(f, "{name} {}", Preview(t.as_bytes())),
+            Event::Binary(b) => write!(f, "{name} {}", Preview(b)),
+            Event::Ping(b) => write!(f, "{name} {}", Preview(b)),
             Event::Pong { data, rtt } => {
-                write!(f, "{name} {:?}", Preview(data, false))?;
+                write!(f, "{name} {}", Preview(data))?;
                 match rtt {
-                    Some(rtt) => write!(f, " rtt={rtt:?}"),
+                    Some(rtt) => write!(f, " rtt={rtt:.1?}"),
                     None => Ok(()),
                 }
             }
             Event::Poll | Event::Unresponsive => f.write_str(name),
             Event::Closing { code, reason } | Event::Closed { code, reason } => {
-                write!(f, "{name} code={code:?} reason={reason:?}")
+                match code {
+                    Some(code) => write!(f, "{name} {}", crate::CloseCode::from(*code))?,
+                    None => write!(f, "{name} (no code)")?,
+                }
+                if reason.is_empty() {
+                    Ok(())
+                } else {
+                    write!(f, " {}", Preview(reason.as_bytes()))
+                }
             }
             Event::Disconnected { reason, graceful } => {
                 write!(f, "{name} ({reason}) graceful={graceful}")
@@ -264,19 +292,41 @@ impl fmt::Display for Chain<'_> {
     }
 }
 
-/// Shows at most 64 bytes of a payload, and its length.
-struct Preview<'a>(&'a [u8], bool);
+/// Shows a payload in a log line: as quoted, escaped text when it is
+/// UTF-8 without control characters (other than tab and newlines), else
+/// as hex; at most 64 bytes of it, then its length.
+struct Preview<'a>(&'a [u8]);
 
-impl fmt::Debug for Preview<'_> {
+/// How much of a payload a log line shows.
+const PREVIEW: usize = 64;
+
+impl fmt::Display for Preview<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = &self.0[..self.0.len().min(64)];
-        if self.1 {
-            write!(f, "{:?}", String::from_utf8_lossy(shown))?;
-        } else {
-            write!(f, "{shown:02x?}")?;
+        let bytes = self.0;
+        let mut cut = bytes.len().min(PREVIEW);
+        let text = std::str::from_utf8(bytes).ok().filter(|text| {
+            !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        });
+        match text {
+            Some(text) => {
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                write!(f, "{:?}", &text[..cut])?;
+            }
+            None => {
+                for (i, b) in bytes[..cut].iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{b:02x}")?;
+                }
+            }
         }
-        if shown.len() < self.0.len() {
-            write!(f, "... ({} bytes)", self.0.len())?;
+        if cut < bytes.len() {
+            write!(f, "... ({} bytes)", bytes.len())?;
         }
         Ok(())
     }
@@ -368,6 +418,69 @@ mod tests {
         assert_eq!(
             format!("{:?}", <Event as DriverEvent>::binary(data.clone())),
             format!("{:?}", Event::from(proto::Event::binary(data)))
+        );
+    }
+
+    #[test]
+    fn display_shows_text_when_readable_hex_otherwise_and_plain_values() {
+        let show = |e: Event| e.to_string();
+        assert_eq!(show(Event::Text("hi \"you\"\n".into())), r#"text "hi \"you\"\n""#);
+        assert_eq!(show(Event::Binary(Payload::from(&b"readable"[..]))), r#"binary "readable""#);
+        assert_eq!(show(Event::Binary(Payload::from(&[0u8, 1, 0xff][..]))), "binary 00 01 ff");
+        assert_eq!(show(Event::Binary(Payload::from(&b"bell\x07"[..]))), "binary 62 65 6c 6c 07");
+        let long = "é".repeat(40); // 80 bytes: cut at 64, on a character
+        assert_eq!(
+            show(Event::Text(long.as_str().into())),
+            format!("text {:?}... (80 bytes)", "é".repeat(32))
+        );
+        let big = Payload::from(vec![0xffu8; 100]);
+        assert!(show(Event::Binary(big)).ends_with("ff ff... (100 bytes)"));
+        assert_eq!(
+            show(Event::Pong {
+                data: Bytes::from_static(b"lm\0\0\0\x01"),
+                rtt: Some(Duration::from_micros(1500)),
+            }),
+            "pong 6c 6d 00 00 00 01 rtt=1.5ms"
+        );
+        assert_eq!(show(Event::Ping(Bytes::new())), r#"ping """#);
+        assert_eq!(
+            show(Event::Closing {
+                code: Some(1000),
+                reason: "bye".into()
+            }),
+            r#"closing 1000 (normal) "bye""#
+        );
+        assert_eq!(
+            show(Event::Closed {
+                code: Some(4001),
+                reason: Utf8Bytes::default()
+            }),
+            "closed 4001"
+        );
+        assert_eq!(
+            show(Event::Closed {
+                code: None,
+                reason: Utf8Bytes::default()
+            }),
+            "closed (no code)"
+        );
+        let ready = |protocol: Option<&str>, deflate| Event::Ready {
+            response: response(),
+            protocol: protocol.map(String::from),
+            extensions: vec![],
+            deflate,
+        };
+        assert_eq!(show(ready(None, None)), "ready");
+        let deflate = crate::proto::DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 12,
+        };
+        assert_eq!(
+            show(ready(Some("chat"), Some(deflate))),
+            "ready protocol=chat permessage-deflate (server window 2^15, client window 2^12, \
+             server_no_context_takeover)"
         );
     }
 }
