@@ -215,7 +215,7 @@ pub enum ConnectError {
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
     /// The URL's scheme is not ws (or wss where TLS is available).
-    #[error("unsupported URL scheme {0:?}")]
+    #[error("unsupported URL scheme {0:?}{hint}", hint = scheme_hint(.0))]
     UnsupportedScheme(String),
     /// A handshake option (header, subprotocol, origin) is not valid on
     /// the wire, or a compression setting is out of range.
@@ -257,6 +257,16 @@ pub enum ConnectError {
         /// The stage that was running.
         stage: Stage,
     },
+}
+
+/// What to write instead of an unsupported scheme.
+fn scheme_hint(scheme: &str) -> &'static str {
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => ": use ws:// for a WebSocket",
+        "https" => ": use wss:// for a WebSocket",
+        s if s.starts_with("wss") => "",
+        _ => ": WebSocket URLs start with ws:// or wss://",
+    }
 }
 
 impl ConnectError {

@@ -424,10 +424,22 @@ mod tests {
     #[test]
     fn display_shows_text_when_readable_hex_otherwise_and_plain_values() {
         let show = |e: Event| e.to_string();
-        assert_eq!(show(Event::Text("hi \"you\"\n".into())), r#"text "hi \"you\"\n""#);
-        assert_eq!(show(Event::Binary(Payload::from(&b"readable"[..]))), r#"binary "readable""#);
-        assert_eq!(show(Event::Binary(Payload::from(&[0u8, 1, 0xff][..]))), "binary 00 01 ff");
-        assert_eq!(show(Event::Binary(Payload::from(&b"bell\x07"[..]))), "binary 62 65 6c 6c 07");
+        assert_eq!(
+            show(Event::Text("hi \"you\"\n".into())),
+            r#"text "hi \"you\"\n""#
+        );
+        assert_eq!(
+            show(Event::Binary(Payload::from(&b"readable"[..]))),
+            r#"binary "readable""#
+        );
+        assert_eq!(
+            show(Event::Binary(Payload::from(&[0u8, 1, 0xff][..]))),
+            "binary 00 01 ff"
+        );
+        assert_eq!(
+            show(Event::Binary(Payload::from(&b"bell\x07"[..]))),
+            "binary 62 65 6c 6c 07"
+        );
         let long = "é".repeat(40); // 80 bytes: cut at 64, on a character
         assert_eq!(
             show(Event::Text(long.as_str().into())),

@@ -100,6 +100,16 @@ impl Target {
     /// Parses a `ws://` or `wss://` URL and checks every handshake option, so
     /// that nothing invalid is found only after connecting.
     pub fn new(url: &str, options: &Options) -> Result<Target, ConnectError> {
+        if !url.contains("://") {
+            // `example.com` (relative) and `example.com:8080` (a scheme
+            // `example.com`!) both lack one; say what to add. Anything
+            // before an `@` is left out: it may be a user name.
+            let shown = url.rsplit_once('@').map_or(url, |(_, rest)| rest);
+            return Err(ConnectError::InvalidUrl(format!(
+                "{shown:?} has no scheme: WebSocket URLs start with ws:// or wss:// \
+                 (for example ws://{shown})"
+            )));
+        }
         let parsed = url::Url::parse(url).map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
         let (secure, default_port) = match parsed.scheme() {
             "ws" => (false, 80),
@@ -184,6 +194,24 @@ mod tests {
             Target::new("not a url", &o),
             Err(ConnectError::InvalidUrl(_))
         ));
+        // A missing scheme gets a hint, whether the rest would parse as a
+        // relative URL or as a scheme of its own; a user name is left out.
+        let hint = |url: &str| Target::new(url, &o).err().unwrap().to_string();
+        assert_eq!(
+            hint("example.com/feed"),
+            "invalid URL: \"example.com/feed\" has no scheme: WebSocket URLs start \
+             with ws:// or wss:// (for example ws://example.com/feed)"
+        );
+        assert!(hint("example.com:8080").ends_with("(for example ws://example.com:8080)"));
+        assert!(!hint("alice@example.com").contains("alice"));
+        assert_eq!(
+            hint("http://h/"),
+            "unsupported URL scheme \"http\": use ws:// for a WebSocket"
+        );
+        assert_eq!(
+            hint("ftp://h/"),
+            "unsupported URL scheme \"ftp\": WebSocket URLs start with ws:// or wss://"
+        );
         assert!(matches!(
             Target::new("ws://h/#frag", &o),
             Err(ConnectError::InvalidUrl(_))

@@ -156,7 +156,7 @@ impl ClientRequest {
 }
 
 /// An HTTP response received in the handshake.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     /// Status code.
     pub status: u16,
@@ -166,6 +166,33 @@ pub struct Response {
     pub headers: HeaderMap,
     /// Body (only for rejections; bounded by the configured limit).
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Response {
+    /// Everything but the body in full: a rejection's body (often a whole
+    /// HTML page) shows as its length and first 64 bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Body<'a>(&'a [u8]);
+        impl std::fmt::Debug for Body<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let shown = &self.0[..self.0.len().min(64)];
+                write!(f, "{} bytes", self.0.len())?;
+                if !shown.is_empty() {
+                    write!(f, " {:?}", String::from_utf8_lossy(shown))?;
+                    if shown.len() < self.0.len() {
+                        f.write_str("...")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("headers", &self.headers)
+            .field("body", &Body(&self.body))
+            .finish()
+    }
 }
 
 impl Response {
@@ -653,5 +680,25 @@ mod tests {
         ] {
             assert!(accept_request(&req(&raw), &[], false).is_err(), "{raw}");
         }
+    }
+
+    #[test]
+    fn a_response_debug_shows_the_body_short() {
+        let page = format!("<html>{}</html>", "x".repeat(10_000));
+        let response = Response {
+            status: 503,
+            reason: "Service Unavailable".into(),
+            headers: Default::default(),
+            body: Bytes::from(page),
+        };
+        let debug = format!("{response:?}");
+        assert!(debug.len() < 300, "{debug}");
+        assert!(debug.contains("status: 503") && debug.contains("body: 10013 bytes \"<html>xxx"));
+        assert!(debug.contains("xxx\"..."), "{debug}");
+        let empty = Response {
+            body: Bytes::new(),
+            ..response
+        };
+        assert!(format!("{empty:?}").contains("body: 0 bytes }"));
     }
 }
