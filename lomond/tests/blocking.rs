@@ -24,7 +24,7 @@ fn a_normal_session_in_order() {
             Event::Ready { protocol, .. } => {
                 assert_eq!(protocol.as_deref(), Some("chat"));
                 sender.send_text("hello").unwrap();
-                sender.send_binary(&[1, 2, 3]).unwrap();
+                sender.send_binary([1, 2, 3]).unwrap();
                 sender.ping(b"p").unwrap();
             }
             Event::Pong { .. } => sender.close(1000, "bye").unwrap(),
@@ -65,6 +65,36 @@ fn a_normal_session_in_order() {
     assert_eq!(sender.send_text("late"), Err(SendError::Closed));
     assert_eq!(sender.feed_text("late"), Err(SendError::Closed));
     assert_eq!(sender.flush(), Err(SendError::Closed));
+}
+
+#[test]
+fn senders_take_owned_and_borrowed_messages() {
+    let server = EchoServer::start().unwrap();
+    let ws = ws(&server.url());
+    let sender = ws.sender();
+    let mut events = ws.connect();
+    for _ in 0..3 {
+        events.next().unwrap();
+    }
+    let name = String::from("world");
+    sender.send_text(format!("hello {name}")).unwrap();
+    sender.send_text(&name).unwrap();
+    sender.send_binary(vec![1u8, 2]).unwrap();
+    sender
+        .send_binary(lomond::Bytes::from_static(b"\x03"))
+        .unwrap();
+    sender.send_binary([4u8]).unwrap();
+    let got: Vec<String> = events.by_ref().take(5).map(|e| e.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            "text \"hello world\"",
+            "text \"world\"",
+            "binary 01 02",
+            "binary 03",
+            "binary 04"
+        ]
+    );
 }
 
 #[test]
@@ -374,8 +404,8 @@ fn echoed_from_another_thread(
 fn sending_from_another_thread_while_receiving() {
     let received = echoed_from_another_thread(1000, |s| {
         for i in 0..500 {
-            s.send_text(&format!("message {i}")).unwrap();
-            s.send_binary(&vec![i as u8; i * 100]).unwrap();
+            s.send_text(format!("message {i}")).unwrap();
+            s.send_binary(vec![i as u8; i * 100]).unwrap();
         }
     });
     assert_eq!(received.len(), 1000);
@@ -399,7 +429,7 @@ fn feeding_past_the_threshold_delivers_everything_in_order() {
     let count = 70;
     let received = echoed_from_another_thread(count, move |s| {
         for i in 0..count {
-            s.feed_binary(&vec![i as u8; fed_size(i)]).unwrap();
+            s.feed_binary(vec![i as u8; fed_size(i)]).unwrap();
         }
         s.flush().unwrap();
     });
@@ -433,7 +463,7 @@ fn fed_replies_are_written_before_the_iterator_waits() {
             match event {
                 Event::Ready { .. } => {
                     while sent < 64 {
-                        sender.feed_text(&format!("m{sent}")).unwrap();
+                        sender.feed_text(format!("m{sent}")).unwrap();
                         sent += 1;
                     }
                 }
@@ -441,7 +471,7 @@ fn fed_replies_are_written_before_the_iterator_waits() {
                     assert_eq!(t, format!("m{echoed}").as_str());
                     echoed += 1;
                     if sent < 640 {
-                        sender.feed_text(&format!("m{sent}")).unwrap();
+                        sender.feed_text(format!("m{sent}")).unwrap();
                         sent += 1;
                     } else if echoed == 640 {
                         sender.close(1000, "").unwrap();
@@ -648,7 +678,7 @@ fn a_session_over_a_unix_socket_the_application_brought() {
                 let sender = sender.clone();
                 writer = Some(thread::spawn(move || {
                     sender.send_text("hello").unwrap();
-                    sender.send_binary(&vec![7; 300 << 10]).unwrap();
+                    sender.send_binary(vec![7; 300 << 10]).unwrap();
                 }));
             }
             // A pong answers the automatic ping: the timers run too.

@@ -24,23 +24,31 @@ impl Sender {
         self.shared.send(what)
     }
 
-    /// Sends a text message.
-    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(Outgoing::text(text))
+    /// Sends a text message: a `&str`, `String`, `Utf8Bytes`... (it is
+    /// copied once, as it is masked into the frame, so a reference costs
+    /// no more than an owned value).
+    pub fn send_text(&self, text: impl AsRef<str>) -> Result<(), SendError> {
+        self.send(Outgoing::text(text.as_ref()))
     }
 
-    /// Sends a binary message.
-    pub fn send_binary(&self, data: &[u8]) -> Result<(), SendError> {
-        self.send(Outgoing::binary(data))
+    /// Sends a binary message: a `&[u8]`, `Vec<u8>`, `Bytes`, `Payload`...
+    pub fn send_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SendError> {
+        self.send(Outgoing::binary(data.as_ref()))
     }
 
     /// Sends a text message; `compress: false` skips compression for it.
-    pub fn send_text_with(&self, text: &str, compress: bool) -> Result<(), SendError> {
+    pub fn send_text_with(&self, text: impl AsRef<str>, compress: bool) -> Result<(), SendError> {
+        let text = text.as_ref();
         self.send(Outgoing::Text { text, compress })
     }
 
     /// Sends a binary message; `compress: false` skips compression for it.
-    pub fn send_binary_with(&self, data: &[u8], compress: bool) -> Result<(), SendError> {
+    pub fn send_binary_with(
+        &self,
+        data: impl AsRef<[u8]>,
+        compress: bool,
+    ) -> Result<(), SendError> {
+        let data = data.as_ref();
         self.send(Outgoing::Binary { data, compress })
     }
 
@@ -51,14 +59,14 @@ impl Sender {
     /// replies: they go out together once it has caught up with what has
     /// arrived. Past 64 KiB queued, it writes (so memory stays bounded):
     /// whole TCP segments, keeping a short tail for the next write.
-    pub fn feed_text(&self, text: &str) -> Result<(), SendError> {
-        self.feed(Outgoing::text(text))
+    pub fn feed_text(&self, text: impl AsRef<str>) -> Result<(), SendError> {
+        self.feed(Outgoing::text(text.as_ref()))
     }
 
     /// Queues a binary message without writing it, as
     /// [`feed_text`](Self::feed_text) does.
-    pub fn feed_binary(&self, data: &[u8]) -> Result<(), SendError> {
-        self.feed(Outgoing::binary(data))
+    pub fn feed_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SendError> {
+        self.feed(Outgoing::binary(data.as_ref()))
     }
 
     /// Writes everything queued.

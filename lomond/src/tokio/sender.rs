@@ -34,23 +34,35 @@ impl AsyncSender {
         }
     }
 
-    /// Sends a text message.
-    pub async fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(Outgoing::text(text)).await
+    /// Sends a text message: a `&str`, `String`, `Utf8Bytes`... (it is
+    /// copied once, as it is masked into the frame, so a reference costs
+    /// no more than an owned value).
+    pub async fn send_text(&self, text: impl AsRef<str>) -> Result<(), SendError> {
+        self.send(Outgoing::text(text.as_ref())).await
     }
 
-    /// Sends a binary message.
-    pub async fn send_binary(&self, data: &[u8]) -> Result<(), SendError> {
-        self.send(Outgoing::binary(data)).await
+    /// Sends a binary message: a `&[u8]`, `Vec<u8>`, `Bytes`, `Payload`...
+    pub async fn send_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SendError> {
+        self.send(Outgoing::binary(data.as_ref())).await
     }
 
     /// Sends a text message; `compress: false` skips compression for it.
-    pub async fn send_text_with(&self, text: &str, compress: bool) -> Result<(), SendError> {
+    pub async fn send_text_with(
+        &self,
+        text: impl AsRef<str>,
+        compress: bool,
+    ) -> Result<(), SendError> {
+        let text = text.as_ref();
         self.send(Outgoing::Text { text, compress }).await
     }
 
     /// Sends a binary message; `compress: false` skips compression for it.
-    pub async fn send_binary_with(&self, data: &[u8], compress: bool) -> Result<(), SendError> {
+    pub async fn send_binary_with(
+        &self,
+        data: impl AsRef<[u8]>,
+        compress: bool,
+    ) -> Result<(), SendError> {
+        let data = data.as_ref();
         self.send(Outgoing::Binary { data, compress }).await
     }
 

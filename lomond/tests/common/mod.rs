@@ -111,7 +111,7 @@ pub fn flood(ws: WebSocket) -> (Vec<Event>, lomond::SendError) {
         if let Event::Ready { .. } = event {
             let sender = sender.clone();
             writer = Some(std::thread::spawn(move || loop {
-                if let Err(e) = sender.send_binary(&[7; 1 << 20]) {
+                if let Err(e) = sender.send_binary(vec![7; 1 << 20]) {
                     return e;
                 }
             }));

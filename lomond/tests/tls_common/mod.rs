@@ -18,7 +18,7 @@ pub fn blocking_session(ws: WebSocket) -> Vec<Event> {
                 let sender = sender.clone();
                 writer = Some(thread::spawn(move || {
                     sender.send_text("hello").unwrap();
-                    sender.send_binary(&vec![7; 300 << 10]).unwrap();
+                    sender.send_binary(vec![7; 300 << 10]).unwrap();
                 }));
             }
             Event::Text(_) | Event::Binary(_) => {
