@@ -168,6 +168,9 @@ pub enum OptionError {
     /// A custom header's value (not shown) is not a valid header value.
     #[error("invalid value for header {0:?}")]
     ValueOfHeader(String),
+    /// A request whose method is not GET (a WebSocket opens with a GET).
+    #[error("a WebSocket opens with GET, not {0}")]
+    Method(String),
     /// A permessage-deflate window size outside 8-15 bits.
     #[error("window bits {0} outside 8 to 15")]
     WindowBits(u8),

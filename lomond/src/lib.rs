@@ -70,6 +70,7 @@ pub mod options;
 mod payload;
 pub mod persist;
 pub mod proto;
+mod request;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod trace;
@@ -91,13 +92,18 @@ pub use persist::{
 pub use websocket::WebSocket;
 
 pub use bytes::Bytes;
+/// The `http` crate, whose `Request` [`IntoClientRequest`] takes.
+pub use http;
 pub use options::Options;
 pub use payload::Payload;
 pub use proto::{Config, DeflateConfig, DeflateParams};
+pub use request::IntoClientRequest;
 /// rustls, as lomond uses it: for a [`TlsOptions::client_config`] of your own.
 #[cfg(feature = "tls")]
 pub use rustls;
 #[cfg(feature = "tls")]
 pub use transport::TlsOptions;
 pub use transport::{Duplex, Proxy, ProxySetting, Resolve, Resolver};
+/// The `url` crate, whose `Url` [`IntoClientRequest`] takes.
+pub use url;
 pub use utf8_bytes::Utf8Bytes;

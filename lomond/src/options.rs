@@ -11,7 +11,7 @@ pub const USER_AGENT: &str = concat!("lomond-rs/", env!("CARGO_PKG_VERSION"));
 
 /// Connection options: handshake contents, protocol [`Config`], and the
 /// driver's own timeouts.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Options {
     /// Protocol limits and timers.
@@ -51,6 +51,37 @@ pub struct Options {
     /// How TLS to an `https://` proxy is secured (default: as `tls`).
     #[cfg(feature = "tls")]
     pub proxy_tls: Option<crate::transport::TlsOptions>,
+}
+
+/// Header values are left out (an `Authorization` header carries a
+/// credential); everything else is shown.
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Names<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Names<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list()
+                    .entries(self.0.iter().map(|(name, _)| format!("{name}: <hidden>")))
+                    .finish()
+            }
+        }
+        let mut d = f.debug_struct("Options");
+        d.field("config", &self.config)
+            .field("protocols", &self.protocols)
+            .field("headers", &Names(&self.headers))
+            .field("origin", &self.origin)
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("resolver", &self.resolver)
+            .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
+            .field("tcp_keepalive", &self.tcp_keepalive)
+            .field("proxy", &self.proxy);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls)
+            .field("proxy_tls", &self.proxy_tls);
+        d.finish()
+    }
 }
 
 impl Default for Options {

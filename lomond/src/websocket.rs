@@ -37,6 +37,13 @@ impl WebSocket {
         Self::with_options(url, Options::default())
     }
 
+    /// A WebSocket for a URL (`&str`, `String`, `url::Url`, `http::Uri`)
+    /// or an `http::Request` whose headers go into the handshake (see
+    /// [`IntoClientRequest`](crate::IntoClientRequest)).
+    pub fn from_request(request: impl crate::IntoClientRequest) -> Result<WebSocket, ConnectError> {
+        request.into_websocket()
+    }
+
     /// A WebSocket for `url` with `options`.
     pub fn with_options(url: &str, options: Options) -> Result<WebSocket, ConnectError> {
         Target::new(url, &options)?;
@@ -392,7 +399,7 @@ impl IntoIterator for WebSocket {
 impl std::fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
-            .field("url", &self.url)
+            .field("url", &crate::trace::redact(&self.url))
             .field("options", &self.options)
             .field("persist", &self.persist)
             .finish()

@@ -332,6 +332,26 @@ async fn stream_and_sink_split_like_tokio_tungstenite() {
 }
 
 #[tokio::test]
+async fn connect_async_takes_urls_of_every_kind_and_requests() {
+    let server = EchoServer::start().unwrap();
+    let url = server.url();
+    let request = lomond::http::Request::get(&url)
+        .header("Authorization", "Bearer x")
+        .body(())
+        .unwrap();
+    let (a, _) = connect_async(url.clone()).await.unwrap();
+    let (b, _) = connect_async(lomond::url::Url::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let (c, _) = connect_async(request).await.unwrap();
+    for mut ws in [a, b, c] {
+        ws.send("hi".into()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("hi"));
+    }
+    assert_eq!(server.connections(), 3);
+}
+
+#[tokio::test]
 async fn ws_stream_close_sends_the_frame_given_and_messages_convert() {
     use lomond::tokio::CloseFrame;
     use lomond::CloseCode;

@@ -64,9 +64,14 @@ pub struct WsStream {
     batch_error: Option<Error>,
 }
 
-/// Connects to `url` with default options and completes the handshake.
-pub async fn connect_async(url: &str) -> Result<(WsStream, Response), Error> {
-    connect_async_with(WebSocket::new(url)?).await
+/// Connects to `request` (a URL as `&str`, `String`, `url::Url` or
+/// `http::Uri`, an `http::Request` with headers, or a configured
+/// [`WebSocket`]; see [`IntoClientRequest`](crate::IntoClientRequest)) and
+/// completes the handshake.
+pub async fn connect_async(
+    request: impl crate::IntoClientRequest,
+) -> Result<(WsStream, Response), Error> {
+    connect_async_with(request.into_websocket()?).await
 }
 
 /// Connects with a configured [`WebSocket`] and completes the handshake.
@@ -77,11 +82,14 @@ pub async fn connect_async_with(ws: WebSocket) -> Result<(WsStream, Response), E
 /// Completes the handshake for `url` over `stream`, already connected to
 /// the server (a Unix socket, an in-memory pipe, a tunnel made by hand),
 /// as tokio-tungstenite's `client_async` does.
-pub async fn client_async<S>(url: &str, stream: S) -> Result<(WsStream, Response), Error>
+pub async fn client_async<S>(
+    request: impl crate::IntoClientRequest,
+    stream: S,
+) -> Result<(WsStream, Response), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    client_async_with(WebSocket::new(url)?, stream).await
+    client_async_with(request.into_websocket()?, stream).await
 }
 
 /// [`client_async`] with a configured [`WebSocket`].
