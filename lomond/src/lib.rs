@@ -96,7 +96,7 @@ pub use bytes::Bytes;
 pub use http;
 pub use options::Options;
 pub use payload::Payload;
-pub use proto::{Config, DeflateConfig, DeflateParams};
+pub use proto::{Config, DeflateConfig, DeflateParams, Response};
 pub use request::IntoClientRequest;
 /// rustls, as lomond uses it: for a [`TlsOptions::client_config`] of your own.
 #[cfg(feature = "tls")]

@@ -196,6 +196,23 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
+    /// The status code, as the `http` crate types it (`response.status()`
+    /// as with tokio-tungstenite; the `status` field holds the number).
+    pub fn status(&self) -> http::StatusCode {
+        // Parsed responses always have a three-digit code.
+        http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::BAD_GATEWAY)
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body (a rejection's, bounded by `max_rejected_body`).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     /// The first value of header `name` as text, if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -700,5 +717,7 @@ mod tests {
             ..response
         };
         assert!(format!("{empty:?}").contains("body: 0 bytes }"));
+        assert_eq!(empty.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(empty.headers().is_empty() && empty.body().is_empty());
     }
 }
