@@ -56,7 +56,7 @@ fn echo_blocking(url: &str) -> Result<Option<String>> {
 
 /// The same on the tokio client.
 async fn echo_async(url: &str) -> Result<Option<String>> {
-    let mut events = socket(url)?.connect_async();
+    let mut events = socket(url)?.event_stream();
     let sender = events.sender();
     let mut last = None;
     while let Some(event) = events.next().await {

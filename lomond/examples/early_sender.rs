@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .await
             })
         };
-        let mut events = ws2.connect_async();
+        let mut events = ws2.event_stream();
         while let Some(event) = events.next().await {
             println!("tokio: {event}");
             if let Event::Text(_) = event {

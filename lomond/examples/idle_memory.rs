@@ -72,7 +72,7 @@ fn main() -> Result<()> {
                 tokio::spawn(async move {
                     let mut events = WebSocket::new(&url)
                         .expect("valid URL")
-                        .connect_async();
+                        .event_stream();
                     while let Some(event) = events.next().await {
                         match event {
                             Event::Ready { .. } => {

@@ -104,7 +104,7 @@ fn run_blocking(url: &str, config: &DeflateConfig) -> Result<Outcome> {
 
 /// The same on the tokio client.
 async fn run_tokio(url: &str, config: &DeflateConfig) -> Result<Outcome> {
-    let mut events = socket(url, config)?.connect_async();
+    let mut events = socket(url, config)?.event_stream();
     let sender = events.sender();
     let (mut echoes, mut params) = (Vec::new(), None);
     let expected = messages().len();

@@ -14,7 +14,7 @@ use std::time::Duration;
 /// Iterating it (`for event in ws`) connects and yields [`Event`](crate::Event)s
 /// until the connection ends, blocking the thread; take a [`Sender`] with
 /// [`sender`](Self::sender) to send from the loop or from other threads.
-/// With the `tokio` feature, [`connect_async`](Self::connect_async) runs the
+/// With the `tokio` feature, [`event_stream`](Self::event_stream) runs the
 /// same connection as a `Stream` of the same events instead. Set options
 /// with the builder methods first.
 pub struct WebSocket {
@@ -25,7 +25,7 @@ pub struct WebSocket {
     /// What exit handles and the running driver share.
     control: Arc<Control>,
     shared: Arc<Shared>,
-    /// Where async senders taken before `connect_async` find the connection.
+    /// Where async senders taken before `event_stream` find the connection.
     #[cfg(feature = "tokio")]
     slot: Arc<crate::tokio::Slot>,
 }
@@ -61,7 +61,7 @@ impl WebSocket {
     /// A handle for sending from any thread while the blocking iterator
     /// runs. Taken before iterating, it sends once the connection is up
     /// ([`Sender::wait_ready`] waits for that). On a connection run with
-    /// `connect_async` it fails with `Closed`: take
+    /// `event_stream` it fails with `Closed`: take
     /// [`async_sender`](Self::async_sender) there.
     pub fn sender(&self) -> Sender {
         Sender {
@@ -70,7 +70,7 @@ impl WebSocket {
     }
 
     /// A handle for sending from any task once this WebSocket runs on
-    /// tokio ([`connect_async`](Self::connect_async)), taken before it
+    /// tokio ([`event_stream`](Self::event_stream)), taken before it
     /// does; [`AsyncSender::ready`](crate::tokio::AsyncSender::ready) waits
     /// for the connection to open.
     #[cfg(feature = "tokio")]
@@ -144,9 +144,12 @@ impl WebSocket {
         )
     }
 
-    /// Starts the connection on tokio: a `Stream` of the same events.
+    /// The connection on tokio, as a `Stream` of the same events as the
+    /// blocking iterator's; it connects when first polled. (Not a future:
+    /// for `connect_async(..).await` and a stream of messages, see
+    /// [`lomond::tokio::connect_async`](crate::tokio::connect_async).)
     #[cfg(feature = "tokio")]
-    pub fn connect_async(self) -> crate::tokio::EventStream {
+    pub fn event_stream(self) -> crate::tokio::EventStream {
         self.start_async(None)
     }
 
@@ -154,9 +157,9 @@ impl WebSocket {
     /// the server (a Unix socket, an in-memory pipe, a tunnel made by
     /// hand...), instead of resolving and connecting to the URL's host. The
     /// URL still names the host and path in the upgrade request. The events
-    /// are the same as [`connect_async`](Self::connect_async)'s.
+    /// are the same as [`event_stream`](Self::event_stream)'s.
     #[cfg(feature = "tokio")]
-    pub fn connect_async_on<S>(self, stream: S) -> crate::tokio::EventStream
+    pub fn event_stream_on<S>(self, stream: S) -> crate::tokio::EventStream
     where
         S: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + Send + 'static,
     {

@@ -89,7 +89,7 @@ where
     let url = server.url();
     let (events, growth) = measure(&|| ws(&url).into_iter().collect());
     let (async_events, async_growth) =
-        measure(&|| runtime.block_on(futures_util::StreamExt::collect(ws(&url).connect_async())));
+        measure(&|| runtime.block_on(futures_util::StreamExt::collect(ws(&url).event_stream())));
     server.join();
     let names = |e: &[Event]| e.iter().map(Event::name).collect::<Vec<_>>();
     assert_eq!(

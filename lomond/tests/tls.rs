@@ -270,7 +270,7 @@ fn a_tls_server_that_stops_reading_times_the_writes_out_on_both_drivers() {
     let seen = tls_common::runtime().block_on(async {
         let ws = make();
         let sender = ws.async_sender();
-        let mut events = ws.connect_async();
+        let mut events = ws.event_stream();
         let mut seen = Vec::new();
         while let Some(event) = futures_util::StreamExt::next(&mut events).await {
             if let Event::Ready { .. } = event {

@@ -13,7 +13,7 @@ use common::{names, ws};
 
 /// Connects and reads events up to `Ready`.
 async fn open_until_ready(url: &str) -> (lomond::tokio::EventStream, lomond::tokio::AsyncSender) {
-    let mut events = ws(url).connect_async();
+    let mut events = ws(url).event_stream();
     let sender = events.sender();
     while let Some(event) = events.next().await {
         if let Event::Ready { .. } = event {
@@ -24,7 +24,7 @@ async fn open_until_ready(url: &str) -> (lomond::tokio::EventStream, lomond::tok
 }
 
 async fn normal_session(url: String) {
-    let mut events = ws(&url).protocol("chat").connect_async();
+    let mut events = ws(&url).protocol("chat").event_stream();
     let sender = events.sender();
     assert_eq!(sender.send_text("early").await, Err(SendError::NotReady));
     let mut seen = Vec::new();
@@ -81,7 +81,7 @@ async fn normal_session_on_multi_thread_runtime() {
 #[tokio::test]
 async fn server_initiated_close() {
     let server = EchoServer::start().unwrap();
-    let mut events = ws(&server.url()).connect_async();
+    let mut events = ws(&server.url()).event_stream();
     let sender = events.sender();
     let mut seen = Vec::new();
     while let Some(event) = events.next().await {
@@ -115,7 +115,7 @@ async fn ping_timeout_means_unresponsive_then_disconnected() {
     let events: Vec<Event> = ws(&server.url())
         .ping_rate(Some(Duration::from_millis(100)))
         .ping_timeout(Some(Duration::from_millis(400)))
-        .connect_async()
+        .event_stream()
         .collect()
         .await;
     assert_eq!(
@@ -135,7 +135,7 @@ async fn ping_timeout_means_unresponsive_then_disconnected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sending_from_another_task_while_receiving() {
     let server = EchoServer::start().unwrap();
-    let mut events = ws(&server.url()).connect_async();
+    let mut events = ws(&server.url()).event_stream();
     let sender = events.sender();
     let mut received = 0;
     let mut writer = None;
@@ -199,7 +199,7 @@ async fn dropping_mid_message_closes_with_going_away() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_send_never_corrupts_the_stream() {
     let server = EchoServer::start().unwrap();
-    let mut events = ws(&server.url()).connect_async();
+    let mut events = ws(&server.url()).event_stream();
     let sender = events.sender();
     let big: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
     let mut echoes = Vec::new();
@@ -266,7 +266,7 @@ async fn a_thousand_connections_on_one_thread() {
     for n in 0..1000 {
         let url = url.clone();
         tasks.push(tokio::spawn(async move {
-            let mut events = ws(&url).connect_async();
+            let mut events = ws(&url).event_stream();
             let sender = events.sender();
             let mut echoed = 0;
             let mut graceful = false;
@@ -540,7 +540,7 @@ async fn a_feed_after_the_sinks_own_close_fails_at_once() {
 async fn the_handshake_timer_starts_after_dns_and_connect() {
     let server = EchoServer::start().unwrap();
     let mut events =
-        common::behind_slow_dns(server.addr(), Duration::from_millis(600)).connect_async();
+        common::behind_slow_dns(server.addr(), Duration::from_millis(600)).event_stream();
     let sender = events.sender();
     let mut seen = Vec::new();
     while let Some(event) = events.next().await {
@@ -560,7 +560,7 @@ async fn a_server_that_stops_reading_times_the_writes_out() {
     let server = ScriptServer::start(1, common::never_reads).unwrap();
     let mut events = ws(&server.url())
         .write_timeout(Some(Duration::from_millis(300)))
-        .connect_async();
+        .event_stream();
     let sender = events.sender();
     let run = async {
         let mut seen = Vec::new();
@@ -627,7 +627,7 @@ async fn an_async_sender_taken_before_connecting_waits_for_ready_and_sends() {
             sender.send_text("early bird").await
         })
     };
-    let mut events = ws.connect_async();
+    let mut events = ws.event_stream();
     assert_eq!(
         blocking_sender.wait_ready(None),
         Err(SendError::Closed),
@@ -657,7 +657,7 @@ async fn connect_failures_and_rejections() {
         l.local_addr().unwrap().port()
     };
     let events: Vec<Event> = ws(&format!("ws://127.0.0.1:{port}/"))
-        .connect_async()
+        .event_stream()
         .collect()
         .await;
     assert_eq!(names(&events), ["connecting", "connect_fail"]);
@@ -682,7 +682,7 @@ async fn connect_failures_and_rejections() {
 #[tokio::test]
 async fn compression_end_to_end() {
     let server = AsyncEchoServer::start().unwrap();
-    let mut events = ws(&server.url()).compress(true).connect_async();
+    let mut events = ws(&server.url()).compress(true).event_stream();
     let sender = events.sender();
     let big = "squeeze me ".repeat(10_000);
     let mut got = Vec::new();
@@ -707,7 +707,7 @@ async fn compression_end_to_end() {
 #[tokio::test]
 async fn a_large_frame_arriving_in_pieces_is_delivered_when_its_last_piece_comes() {
     let server = ScriptServer::start(1, common::large_frame_in_pieces).unwrap();
-    let mut events = ws(&server.url()).connect_async();
+    let mut events = ws(&server.url()).event_stream();
     let sender = events.sender();
     let mut seen = Vec::new();
     let run = async {
@@ -743,7 +743,7 @@ async fn a_session_over_a_unix_socket_the_application_brought() {
     let (client, served) = unix_echo();
     let ws = ws("ws://unix.invalid/chat").ping_rate(Some(Duration::from_millis(50)));
     let sender = ws.async_sender();
-    let mut events = ws.connect_async_on(client);
+    let mut events = ws.event_stream_on(client);
     let mut seen = Vec::new();
     let mut writer = None;
     while let Some(event) = events.next().await {
@@ -816,7 +816,7 @@ async fn a_buffering_stream_is_flushed() {
 #[tokio::test]
 async fn an_in_memory_pipe_carries_the_request_and_is_closed_on_drop() {
     let (client, server) = tokio::io::duplex(1 << 16);
-    let mut events = ws("ws://pipe.invalid/").connect_async_on(client);
+    let mut events = ws("ws://pipe.invalid/").event_stream_on(client);
     let mut server_side = tokio::io::BufReader::new(server);
     // Connecting, connected: the upgrade request is then written.
     events.next().await.unwrap();

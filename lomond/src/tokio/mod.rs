@@ -7,7 +7,7 @@
 //! use futures_util::StreamExt;
 //! use lomond::{Event, WebSocket};
 //!
-//! let mut events = WebSocket::new("ws://127.0.0.1:9001/")?.connect_async();
+//! let mut events = WebSocket::new("ws://127.0.0.1:9001/")?.event_stream();
 //! let sender = events.sender(); // Clone + Send: use it from any task
 //! while let Some(event) = events.next().await {
 //!     match event {

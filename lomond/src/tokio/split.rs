@@ -76,7 +76,7 @@ pub async fn connect_async(
 
 /// Connects with a configured [`WebSocket`] and completes the handshake.
 pub async fn connect_async_with(ws: WebSocket) -> Result<(WsStream, Response), Error> {
-    handshake(ws.connect_async()).await
+    handshake(ws.event_stream()).await
 }
 
 /// Completes the handshake for `url` over `stream`, already connected to
@@ -97,7 +97,7 @@ pub async fn client_async_with<S>(ws: WebSocket, stream: S) -> Result<(WsStream,
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    handshake(ws.connect_async_on(stream)).await
+    handshake(ws.event_stream_on(stream)).await
 }
 
 /// Runs `events` until the handshake's outcome.

@@ -40,7 +40,7 @@ pub fn blocking_session(ws: WebSocket) -> Vec<Event> {
 /// The same session on tokio.
 pub async fn tokio_session(ws: WebSocket) -> Vec<Event> {
     let sender = ws.async_sender();
-    let mut stream = ws.connect_async();
+    let mut stream = ws.event_stream();
     let mut events = Vec::new();
     let mut echoes = 0;
     while let Some(event) = stream.next().await {
