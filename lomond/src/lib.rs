@@ -21,6 +21,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! With the `tokio` feature (on by default) the same events come as a
+//! `Stream` ([`WebSocket::event_stream`]), with an
+//! [`AsyncSender`](tokio::AsyncSender) for other tasks:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_util::StreamExt;
+//! use lomond::{Event, WebSocket};
+//!
+//! let ws = WebSocket::new("ws://127.0.0.1:9001/")?.compress(true);
+//! let sender = ws.async_sender();
+//! let mut events = ws.event_stream();
+//! while let Some(event) = events.next().await {
+//!     match event {
+//!         Event::Ready { .. } => sender.send_text("hello").await?,
+//!         Event::Text(text) => println!("{text}"),
+//!         other => println!("{other}"),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! and, for code written for tokio-tungstenite, as a `Stream` and `Sink`
+//! of messages: [`tokio::connect_async`] (see `docs/porting.md`).
+//!
 //! To stay connected, [`WebSocket::persist`] (or `persist_async` on tokio)
 //! reconnects forever with Lomond's randomised back-off, under a
 //! [`RetryPolicy`], with an optional bounded outbox for messages sent while
