@@ -93,6 +93,7 @@ impl TcpInfo {
     const UNACKED: usize = 24;
     const BYTES_ACKED: usize = 120;
     const NOTSENT_BYTES: usize = 144;
+    #[cfg(test)]
     const LEN: usize = Self::NOTSENT_BYTES + 4;
 
     /// Asks the kernel; `None` when it is too old to say, or not TCP.
@@ -121,15 +122,12 @@ impl TcpInfo {
 
     /// The fields from the bytes the kernel wrote, in native byte order.
     fn parse(bytes: &[u8]) -> Option<TcpInfo> {
-        if bytes.len() < Self::LEN {
-            return None;
-        }
-        let u32_at = |at: usize| u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
-        let u64_at = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap());
+        let u32_at = |at: usize| Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+        let u64_at = |at: usize| Some(u64::from_ne_bytes(bytes.get(at..at + 8)?.try_into().ok()?));
         Some(TcpInfo {
-            unacked: u32_at(Self::UNACKED),
-            bytes_acked: u64_at(Self::BYTES_ACKED),
-            notsent_bytes: u32_at(Self::NOTSENT_BYTES),
+            unacked: u32_at(Self::UNACKED)?,
+            bytes_acked: u64_at(Self::BYTES_ACKED)?,
+            notsent_bytes: u32_at(Self::NOTSENT_BYTES)?,
         })
     }
 }
