@@ -51,13 +51,14 @@ impl PeerProgress {
     }
 }
 
-/// Acts on a connection's deadline at `now`: when the server is due to be
-/// declared unresponsive but its TCP (`tcp`, where the transport is TCP
-/// underneath) took our bytes since the last deadline, that counts first.
-/// With a ping timeout every deadline (a ping, a poll) takes a look, so
-/// that the count compared is at most one ping interval old: a black hole
-/// that cut the link a moment after an acknowledgement is not mistaken
-/// for progress. Shared by both drivers.
+/// Acts on a connection's deadline at `now`: when the server's TCP (`tcp`,
+/// where the transport is TCP underneath) took our bytes since the last
+/// deadline, that counts as input at `now`, before the deadline is acted
+/// on. With a ping timeout every deadline (a ping, a poll) takes a look,
+/// so an acknowledgement is credited at most one ping interval late, and
+/// the flow may stall for the ping timeout less that interval (TCP's loss
+/// recovery on a capped link stalls for seconds) before the server is
+/// declared unresponsive. Shared by both drivers.
 pub(crate) fn on_deadline<S: Socket>(
     core: &mut crate::proto::Connection,
     progress: &mut PeerProgress,
@@ -65,7 +66,7 @@ pub(crate) fn on_deadline<S: Socket>(
     now: std::time::Instant,
 ) {
     if let Some(tcp) = tcp.filter(|_| core.config().ping_timeout.is_some()) {
-        if progress.advanced(tcp) && core.unresponsive_due(now) {
+        if progress.advanced(tcp) {
             core.peer_took_data(now);
         }
     }
@@ -209,5 +210,57 @@ mod tests {
         // Nothing more read by the peer: no more progress.
         std::thread::sleep(Duration::from_millis(50));
         assert!(!progress.advanced(&client));
+    }
+
+    /// An acknowledgement seen at a deadline that is not yet the
+    /// unresponsive one counts then: a stall that follows it (TCP's loss
+    /// recovery, seconds on a capped link) does not cut the upload off at
+    /// the next deadline, and the timeout runs from that look.
+    #[test]
+    fn an_acknowledgement_counts_at_the_look_that_sees_it() {
+        use crate::proto::{tests::open_client, Config, Event};
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let config = Config {
+            ping_rate: Some(s(1)),
+            ping_timeout: Some(s(2)),
+            poll: None,
+            ..Config::default()
+        };
+        let t0 = Instant::now();
+        let mut core = open_client(config, t0);
+        let mut progress = PeerProgress::default();
+        // A large send fills the peer's window.
+        client.set_nonblocking(true).unwrap();
+        let chunk = vec![7u8; 1 << 20];
+        let mut sent = 0;
+        while sent < 64 << 20 {
+            match (&client).write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        let unresponsive = |core: &mut crate::proto::Connection| {
+            std::iter::from_fn(|| core.poll_event()).any(|e| matches!(e, Event::Unresponsive))
+        };
+        // The first look only takes the count.
+        on_deadline(&mut core, &mut progress, Some(&client), t0 + s(1));
+        // The peer takes some, seen at a look 1.5 s in, before the 2 s
+        // deadline.
+        let mut sink = vec![0u8; 1 << 16];
+        server.read_exact(&mut sink).unwrap();
+        std::thread::sleep(ms(50));
+        on_deadline(&mut core, &mut progress, Some(&client), t0 + ms(1500));
+        // Then the flow stalls: 2.5 s in, nothing new, yet alive, for the
+        // timeout runs from the look at 1.5 s.
+        std::thread::sleep(ms(50));
+        on_deadline(&mut core, &mut progress, Some(&client), t0 + ms(2500));
+        assert!(!unresponsive(&mut core));
+        assert_eq!(core.next_deadline(), Some(t0 + ms(3500)));
+        on_deadline(&mut core, &mut progress, Some(&client), t0 + ms(3500));
+        assert!(unresponsive(&mut core));
     }
 }

@@ -86,10 +86,8 @@ impl Connection {
     }
 
     /// Whether the server is due to be declared unresponsive at `now`
-    /// (nothing arrived for `ping_timeout`). A driver that can see the
-    /// server's transport still taking our bytes says so with
-    /// [`peer_took_data`](Self::peer_took_data) before
-    /// [`handle_timeout`](Self::handle_timeout).
+    /// (nothing arrived for `ping_timeout`), once
+    /// [`handle_timeout`](Self::handle_timeout) is called.
     pub fn unresponsive_due(&self, now: Instant) -> bool {
         matches!(self.phase, Phase::Open) && self.timers.unresponsive.is_some_and(|d| d <= now)
     }
@@ -97,7 +95,8 @@ impl Connection {
     /// The server's transport acknowledged some of our bytes while more
     /// of ours are outstanding: it lives, though our pings may be waiting
     /// behind a large send and cannot have been answered. Counts as input
-    /// for the ping timeout.
+    /// at `now` for the ping timeout; a driver that can see this says so
+    /// at each deadline, before [`handle_timeout`](Self::handle_timeout).
     pub fn peer_took_data(&mut self, now: Instant) {
         if let (Phase::Open, Some(t)) = (&self.phase, self.config.ping_timeout) {
             self.timers.unresponsive = Some(now + t);
