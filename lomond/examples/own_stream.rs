@@ -10,7 +10,7 @@
 #[cfg(unix)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     use futures_util::{SinkExt, StreamExt};
-    use lomond::tokio::Message;
+    use lomond::aio::Message;
     use lomond::{Event, WebSocket};
     use std::os::unix::net::UnixStream;
 
@@ -36,8 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?
         .block_on(async {
             let client = tokio::net::UnixStream::from_std(client)?;
-            let (mut ws, response) =
-                lomond::tokio::client_async("ws://echo.local/", client).await?;
+            let (mut ws, response) = lomond::aio::client_async("ws://echo.local/", client).await?;
             println!("tokio: upgraded with status {}", response.status);
             ws.send(Message::text("and on tokio")).await?;
             if let Some(reply) = ws.next().await {

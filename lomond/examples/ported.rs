@@ -7,8 +7,9 @@
 use futures_util::{SinkExt, StreamExt};
 // Was: use tokio_tungstenite::{connect_async, tungstenite::protocol::Message};
 //      use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
-use lomond::tokio::{connect_async, CloseFrame, Message};
-use lomond::CloseCode;
+//      use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use lomond::aio::{connect_async, CloseFrame, Message};
+use lomond::{CloseCode, IntoClientRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,9 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     // A request with a header, as tokio-tungstenite users build one.
-    let request = lomond::http::Request::get(&url)
-        .header("Authorization", "Bearer example")
-        .body(())?;
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Authorization", "Bearer example".parse()?);
     let (mut ws, response) = connect_async(request).await?;
     println!("handshake: {}", response.status());
 

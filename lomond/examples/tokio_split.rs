@@ -7,7 +7,7 @@
 //!     cargo run --example tokio_split -- ws://host/
 
 use futures_util::{SinkExt, StreamExt};
-use lomond::tokio::{connect_async, Message};
+use lomond::aio::{connect_async, Message};
 use lomond::{Event, WebSocket};
 use std::time::Duration;
 

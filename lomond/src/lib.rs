@@ -23,7 +23,7 @@
 //!
 //! With the `tokio` feature (on by default) the same events come as a
 //! `Stream` ([`WebSocket::event_stream`]), with an
-//! [`AsyncSender`](tokio::AsyncSender) for other tasks:
+//! [`AsyncSender`](aio::AsyncSender) for other tasks:
 //!
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
@@ -46,7 +46,7 @@
 //! ```
 //!
 //! and, for code written for tokio-tungstenite, as a `Stream` and `Sink`
-//! of messages: [`tokio::connect_async`] (see `docs/porting.md`).
+//! of messages: [`aio::connect_async`] (see `docs/porting.md`).
 //!
 //! To stay connected, [`WebSocket::persist`] (or `persist_async` on tokio)
 //! reconnects forever with Lomond's randomised back-off, under a
@@ -87,6 +87,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+pub mod aio;
 pub mod blocking;
 mod close_code;
 pub mod error;
@@ -98,8 +100,6 @@ mod payload;
 pub mod persist;
 pub mod proto;
 mod request;
-#[cfg(feature = "tokio")]
-pub mod tokio;
 mod trace;
 pub mod transport;
 mod utf8_bytes;

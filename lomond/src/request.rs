@@ -12,6 +12,62 @@ use crate::websocket::WebSocket;
 pub trait IntoClientRequest {
     /// The WebSocket it names, with its options.
     fn into_websocket(self) -> Result<WebSocket, ConnectError>;
+
+    /// The handshake request as an `http::Request`, to add headers to
+    /// before connecting, as with tungstenite:
+    ///
+    /// ```
+    /// use lomond::IntoClientRequest;
+    ///
+    /// let mut request = "ws://127.0.0.1:9001/feed".into_client_request()?;
+    /// request
+    ///     .headers_mut()
+    ///     .insert("authorization", "Bearer t0ken".parse()?);
+    /// // lomond::aio::connect_async(request).await? sends it.
+    /// let ws = lomond::WebSocket::from_request(request)?;
+    /// assert_eq!(ws.options().headers[0].0, "authorization");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// It holds the URI and the headers lomond sends besides its own
+    /// handshake headers (`Sec-WebSocket-Protocol`, `Origin`,
+    /// `User-Agent`, custom ones). Transport options of a [`WebSocket`]
+    /// (TLS, proxy, timeouts, limits) are not headers and do not survive
+    /// the trip: configure those on the `WebSocket` instead.
+    fn into_client_request(self) -> Result<http::Request<()>, ConnectError>
+    where
+        Self: Sized,
+    {
+        http_request(&self.into_websocket()?)
+    }
+}
+
+/// A WebSocket's URI and headers as an `http::Request`.
+fn http_request(ws: &WebSocket) -> Result<http::Request<()>, ConnectError> {
+    let invalid = ConnectError::InvalidOption;
+    let options = ws.options();
+    let mut request = http::Request::get(ws.url());
+    if !options.protocols.is_empty() {
+        request = request.header("sec-websocket-protocol", options.protocols.join(", "));
+    }
+    if let Some(origin) = &options.origin {
+        request = request.header("origin", origin);
+    }
+    if let Some(agent) = &options.user_agent {
+        request = request.header("user-agent", agent);
+    }
+    let mut request = request
+        .body(())
+        .map_err(|_| invalid(OptionError::HeaderValue(String::new())))?;
+    let headers = request.headers_mut();
+    for (name, value) in &options.headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(OptionError::HeaderName(name.clone())))?;
+        let value = http::HeaderValue::from_str(value)
+            .map_err(|_| invalid(OptionError::ValueOfHeader(name.to_string())))?;
+        headers.append(name, value);
+    }
+    Ok(request)
 }
 
 impl IntoClientRequest for WebSocket {
@@ -156,5 +212,49 @@ mod tests {
             .unwrap();
         assert!(bad.into_websocket().is_err());
         assert!("example.com".into_websocket().is_err());
+    }
+
+    /// `into_client_request` and back keeps the URI and every header.
+    #[test]
+    fn a_request_made_here_round_trips() {
+        let ws = WebSocket::new("wss://alice:pw@example.com/feed?q=1")
+            .unwrap()
+            .protocol("chat")
+            .protocol("superchat")
+            .origin("https://example.com")
+            .header("Authorization", "Bearer t0ken")
+            .header("X-Trace", "1");
+        let mut request = ws.into_client_request().unwrap();
+        assert_eq!(request.uri(), "wss://alice:pw@example.com/feed?q=1");
+        let h = request.headers();
+        assert_eq!(h["sec-websocket-protocol"], "chat, superchat");
+        assert_eq!(h["origin"], "https://example.com");
+        assert!(h["user-agent"].to_str().unwrap().starts_with("lomond-rs/"));
+        request
+            .headers_mut()
+            .insert("x-added", http::HeaderValue::from_static("yes"));
+        let back = WebSocket::from_request(request).unwrap();
+        let o = back.options();
+        assert_eq!(o.protocols, ["chat", "superchat"]);
+        assert_eq!(o.origin.as_deref(), Some("https://example.com"));
+        assert!(o.user_agent.as_deref().unwrap().starts_with("lomond-rs/"));
+        let headers: Vec<_> = o
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                ("authorization", "Bearer t0ken"),
+                ("x-trace", "1"),
+                ("x-added", "yes")
+            ]
+        );
+        assert_eq!(back.url(), "wss://alice:pw@example.com/feed?q=1");
+        // A plain URL gives a bare GET with lomond's User-Agent.
+        let plain = "ws://example.com/".into_client_request().unwrap();
+        assert_eq!(plain.method(), http::Method::GET);
+        assert_eq!(plain.headers().len(), 1);
     }
 }

@@ -27,7 +27,7 @@ pub struct WebSocket {
     shared: Arc<Shared>,
     /// Where async senders taken before `event_stream` find the connection.
     #[cfg(feature = "tokio")]
-    slot: Arc<crate::tokio::Slot>,
+    slot: Arc<crate::aio::Slot>,
 }
 
 impl WebSocket {
@@ -71,11 +71,11 @@ impl WebSocket {
 
     /// A handle for sending from any task once this WebSocket runs on
     /// tokio ([`event_stream`](Self::event_stream)), taken before it
-    /// does; [`AsyncSender::ready`](crate::tokio::AsyncSender::ready) waits
+    /// does; [`AsyncSender::ready`](crate::aio::AsyncSender::ready) waits
     /// for the connection to open.
     #[cfg(feature = "tokio")]
-    pub fn async_sender(&self) -> crate::tokio::AsyncSender {
-        crate::tokio::AsyncSender::new(self.slot.clone())
+    pub fn async_sender(&self) -> crate::aio::AsyncSender {
+        crate::aio::AsyncSender::new(self.slot.clone())
     }
 
     /// The URL.
@@ -147,9 +147,9 @@ impl WebSocket {
     /// The connection on tokio, as a `Stream` of the same events as the
     /// blocking iterator's; it connects when first polled. (Not a future:
     /// for `connect_async(..).await` and a stream of messages, see
-    /// [`lomond::tokio::connect_async`](crate::tokio::connect_async).)
+    /// [`lomond::aio::connect_async`](crate::aio::connect_async).)
     #[cfg(feature = "tokio")]
-    pub fn event_stream(self) -> crate::tokio::EventStream {
+    pub fn event_stream(self) -> crate::aio::EventStream {
         self.start_async(None)
     }
 
@@ -159,7 +159,7 @@ impl WebSocket {
     /// URL still names the host and path in the upgrade request. The events
     /// are the same as [`event_stream`](Self::event_stream)'s.
     #[cfg(feature = "tokio")]
-    pub fn event_stream_on<S>(self, stream: S) -> crate::tokio::EventStream
+    pub fn event_stream_on<S>(self, stream: S) -> crate::aio::EventStream
     where
         S: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -167,14 +167,11 @@ impl WebSocket {
     }
 
     #[cfg(feature = "tokio")]
-    fn start_async(
-        self,
-        socket: Option<crate::transport::AsyncSocket>,
-    ) -> crate::tokio::EventStream {
+    fn start_async(self, socket: Option<crate::transport::AsyncSocket>) -> crate::aio::EventStream {
         // Blocking senders will never see this connection: tell them.
         self.shared.end();
         let outbox = self.persist.outbox.is_some();
-        crate::tokio::EventStream::new(
+        crate::aio::EventStream::new(
             self.url,
             self.options,
             self.slot,
@@ -187,12 +184,12 @@ impl WebSocket {
 
     /// [`persist`](Self::persist) on tokio: a `Stream` of the same events,
     /// reconnecting forever, until the retry policy says stop or the exit
-    /// handle is used. [`AsyncSender`](crate::tokio::AsyncSender)s taken
+    /// handle is used. [`AsyncSender`](crate::aio::AsyncSender)s taken
     /// from the WebSocket or the stream stay valid across reconnections.
     #[cfg(feature = "tokio")]
-    pub fn persist_async(self) -> crate::tokio::PersistStream {
+    pub fn persist_async(self) -> crate::aio::PersistStream {
         self.shared.end();
-        crate::tokio::PersistStream::new(
+        crate::aio::PersistStream::new(
             self.url,
             self.options,
             self.slot,

@@ -290,14 +290,14 @@ fn a_tls_server_that_stops_reading_times_the_writes_out_on_both_drivers() {
 #[test]
 fn the_stream_and_sink_face_speaks_wss() {
     use futures_util::{SinkExt, StreamExt};
-    use lomond::tokio::Message;
+    use lomond::aio::Message;
     let ca = Ca::new("lomond test CA");
     let server = server(&ca.server(&["localhost"]));
     tls_common::runtime().block_on(async {
         let ws = lomond::WebSocket::new(&server.url("localhost"))
             .unwrap()
             .tls(trusting(&ca));
-        let (mut ws, response) = lomond::tokio::connect_async_with(ws).await.unwrap();
+        let (mut ws, response) = lomond::aio::connect_async_with(ws).await.unwrap();
         assert_eq!(response.status, 101);
         ws.send(Message::text("over the sink")).await.unwrap();
         let echoed = ws.next().await.unwrap().unwrap();

@@ -1,8 +1,8 @@
 //! The tokio client against real servers on loopback.
 
 use futures_util::{SinkExt, StreamExt};
+use lomond::aio::{connect_async, Message};
 use lomond::proto::frame::OpCode;
-use lomond::tokio::{connect_async, Message};
 use lomond::{DisconnectReason, Event, SendError};
 use lomond_testkit::{read_frame, upgrade, AsyncEchoServer, EchoServer, ScriptServer};
 use std::io::{Read, Write};
@@ -12,7 +12,7 @@ mod common;
 use common::{names, ws};
 
 /// Connects and reads events up to `Ready`.
-async fn open_until_ready(url: &str) -> (lomond::tokio::EventStream, lomond::tokio::AsyncSender) {
+async fn open_until_ready(url: &str) -> (lomond::aio::EventStream, lomond::aio::AsyncSender) {
     let mut events = ws(url).event_stream();
     let sender = events.sender();
     while let Some(event) = events.next().await {
@@ -353,7 +353,7 @@ async fn connect_async_takes_urls_of_every_kind_and_requests() {
 
 #[tokio::test]
 async fn ws_stream_close_sends_the_frame_given_and_messages_convert() {
-    use lomond::tokio::CloseFrame;
+    use lomond::aio::CloseFrame;
     use lomond::CloseCode;
     let server = EchoServer::start().unwrap();
     let (mut ws, _) = connect_async(&server.url()).await.unwrap();
@@ -591,7 +591,7 @@ async fn a_server_that_stops_reading_times_the_writes_out() {
 async fn a_sink_whose_server_stops_reading_fails_after_the_write_timeout() {
     let server = ScriptServer::start(1, common::never_reads).unwrap();
     let ws = ws(&server.url()).write_timeout(Some(Duration::from_millis(300)));
-    let (mut stream, _) = lomond::tokio::connect_async_with(ws).await.unwrap();
+    let (mut stream, _) = lomond::aio::connect_async_with(ws).await.unwrap();
     let fill = async {
         loop {
             if let Err(e) = stream.send(Message::binary(vec![7; 1 << 20])).await {
@@ -772,7 +772,7 @@ async fn a_session_over_a_unix_socket_the_application_brought() {
 #[tokio::test]
 async fn the_stream_face_over_a_brought_stream() {
     let (client, served) = unix_echo();
-    let (mut stream, response) = lomond::tokio::client_async("ws://unix.invalid/", client)
+    let (mut stream, response) = lomond::aio::client_async("ws://unix.invalid/", client)
         .await
         .unwrap();
     assert_eq!(response.status, 101);
@@ -798,7 +798,7 @@ async fn the_stream_face_over_a_brought_stream() {
 async fn a_buffering_stream_is_flushed() {
     let (client, served) = unix_echo();
     let client = tokio::io::BufStream::new(client);
-    let connect = lomond::tokio::client_async("ws://unix.invalid/", client);
+    let connect = lomond::aio::client_async("ws://unix.invalid/", client);
     let (mut stream, _) = tokio::time::timeout(Duration::from_secs(5), connect)
         .await
         .expect("the upgrade request was never flushed")

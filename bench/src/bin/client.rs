@@ -45,7 +45,7 @@ fn main() -> Result<()> {
                         .poll(None)
                         .compress(run.deflate)
                         .tls(lomond_bench::lomond_tls(&run.base));
-                    let (ws, _) = lomond::tokio::connect_async_with(ws).await?;
+                    let (ws, _) = lomond::aio::connect_async_with(ws).await?;
                     Ok::<_, Box<dyn std::error::Error>>(ws)
                 };
                 generic::run::<LomondMsg, _, _, _>(run, open).await
@@ -135,7 +135,7 @@ trait Lib {
 }
 
 impl Lib for LomondMsg {
-    type M = lomond::tokio::Message;
+    type M = lomond::aio::Message;
 }
 impl Lib for TungMsg {
     type M = tokio_tungstenite::tungstenite::Message;
@@ -165,23 +165,23 @@ impl Msg for yawc::frame::Frame {
     }
 }
 
-impl Msg for lomond::tokio::Message {
+impl Msg for lomond::aio::Message {
     fn data(payload: &Bytes) -> Self {
-        lomond::tokio::Message::binary(payload)
+        lomond::aio::Message::binary(payload)
     }
     fn text(s: &str) -> Self {
-        lomond::tokio::Message::Text(s.into())
+        lomond::aio::Message::Text(s.into())
     }
     fn len(&self) -> Option<usize> {
         match self {
-            lomond::tokio::Message::Binary(b) => Some(b.len()),
-            lomond::tokio::Message::Text(t) => Some(t.len()),
+            lomond::aio::Message::Binary(b) => Some(b.len()),
+            lomond::aio::Message::Text(t) => Some(t.len()),
             _ => None,
         }
     }
     fn as_text(&self) -> Option<&str> {
         match self {
-            lomond::tokio::Message::Text(t) => Some(t),
+            lomond::aio::Message::Text(t) => Some(t),
             _ => None,
         }
     }

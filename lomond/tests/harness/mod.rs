@@ -28,7 +28,7 @@ pub fn quick(url: &str) -> WebSocket {
 /// Sends from the test thread on either driver.
 pub enum Send {
     Blocking(lomond::Sender),
-    Tokio(lomond::tokio::AsyncSender, tokio::runtime::Handle),
+    Tokio(lomond::aio::AsyncSender, tokio::runtime::Handle),
 }
 
 impl Send {

@@ -21,6 +21,10 @@
 //!
 //! Like the blocking driver, this one owns I/O and timers and nothing else:
 //! every protocol decision is the core's.
+//!
+//! The module is `aio` (asynchronous I/O) rather than `tokio` so that
+//! `use lomond::*;` beside `#[tokio::main]` leaves `tokio` meaning the
+//! tokio crate.
 
 mod events;
 mod message;
