@@ -151,11 +151,17 @@ impl Target {
             Some(url::Host::Domain(d)) => d.to_owned(),
             Some(url::Host::Ipv4(a)) => a.to_string(),
             Some(url::Host::Ipv6(a)) => a.to_string(),
-            None => return Err(ConnectError::InvalidUrl(format!("{url}: no host"))),
+            None => {
+                return Err(ConnectError::InvalidUrl(format!(
+                    "{}: no host",
+                    crate::trace::redact(url)
+                )))
+            }
         };
         if parsed.fragment().is_some() {
             return Err(ConnectError::InvalidUrl(format!(
-                "{url}: WebSocket URLs have no fragment"
+                "{}: WebSocket URLs have no fragment",
+                crate::trace::redact(url)
             )));
         }
         let port = parsed.port().unwrap_or(default_port);
@@ -247,6 +253,15 @@ mod tests {
             Target::new("ws://h/#frag", &o),
             Err(ConnectError::InvalidUrl(_))
         ));
+        // No error quotes a password from the URL.
+        for url in [
+            "ws://alice:s3cret@h/#frag",
+            "ws://alice:s3cret@/",
+            "wss://alice:s3cret@[::1/",
+        ] {
+            let shown = format!("{:?} {}", Target::new(url, &o).err(), hint(url));
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
         let bad = Options {
             headers: vec![("X".into(), "a\r\nb".into())],
             ..Options::default()

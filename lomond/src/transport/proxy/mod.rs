@@ -2,6 +2,30 @@
 //! from the environment as curl reads it, each a small sans-IO state
 //! machine (bytes in, bytes out, what follows the proxy's answer handed to
 //! the next stage) that both drivers run between TCP connect and TLS.
+//!
+//! ```
+//! use lomond::{Proxy, WebSocket};
+//!
+//! // The default: http_proxy, https_proxy, all_proxy and no_proxy, as
+//! // curl reads them.
+//! let from_env = WebSocket::new("wss://example.com/feed")?;
+//! // Always this one; the credentials go to the proxy and nowhere else.
+//! let given = WebSocket::new("wss://example.com/feed")?
+//!     .proxy("socks5h://alice:s3cret@10.0.0.1:1080");
+//! // Never.
+//! let direct = WebSocket::new("ws://127.0.0.1:9001/")?.no_proxy();
+//!
+//! let proxy = Proxy::parse("http://alice:s3cret@proxy.lan:3128")?;
+//! assert_eq!((proxy.host.as_str(), proxy.port), ("proxy.lan", 3128));
+//! assert!(!format!("{proxy} {proxy:?} {given:?}").contains("s3cret"));
+//! # drop((from_env, direct));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A tunnel that fails is a `ConnectFail` whose [`ConnectError::Proxy`]
+//! holds a [`ProxyError`]: the proxy's refusal with its status, an
+//! authentication failure, a malformed answer. `examples/proxy.rs` runs
+//! through a real one.
 
 pub mod env;
 pub mod http_connect;
@@ -160,8 +184,8 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Which proxy a connection uses: the environment's (the default), a
-/// given one, or none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// given one, or none. Debug never shows the credentials of a given URL.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxySetting {
     /// `http_proxy`, `https_proxy`, `all_proxy` and `no_proxy`, as curl
@@ -172,6 +196,21 @@ pub enum ProxySetting {
     Url(String),
     /// Never a proxy.
     Off,
+}
+
+impl fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySetting::FromEnvironment => f.write_str("FromEnvironment"),
+            ProxySetting::Off => f.write_str("Off"),
+            // Shown as parsed, so that user info is left out; a URL that
+            // does not parse is not shown at all (it may hold a password).
+            ProxySetting::Url(url) => match Proxy::parse(url) {
+                Ok(proxy) => f.debug_tuple("Url").field(&proxy).finish(),
+                Err(_) => f.write_str("Url(<invalid>)"),
+            },
+        }
+    }
 }
 
 impl ProxySetting {
@@ -314,6 +353,34 @@ impl Exchange for Opening {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A proxy's password never shows in the Debug of its setting, nor
+    /// of the options and WebSocket that hold it, parsed or not.
+    #[test]
+    fn settings_debug_without_credentials() {
+        for url in [
+            "socks5h://alice:s3cret@10.0.0.1:1080",
+            "alice:s3cret@proxy.lan:3128",
+            "ftp://alice:s3cret@proxy.lan/",
+            "http://alice:s3cret@[::1/",
+        ] {
+            let setting = ProxySetting::Url(url.into());
+            let ws = crate::WebSocket::new("ws://example.com/")
+                .unwrap()
+                .proxy(url);
+            let shown = format!("{setting:?} {ws:?} {:?}", ws.options());
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+        assert_eq!(
+            format!("{:?}", ProxySetting::Url("http://a:b@p:1".into())),
+            "Url(Proxy(http://p:1, with credentials))"
+        );
+        assert_eq!(
+            format!("{:?}", ProxySetting::Url("gopher://p".into())),
+            "Url(<invalid>)"
+        );
+        assert_eq!(format!("{:?}", ProxySetting::Off), "Off");
+    }
 
     #[test]
     fn proxy_urls() {
