@@ -1,5 +1,20 @@
 //! Typed errors: one enum for each way a connection can fail, so callers
 //! can match on the cause instead of parsing messages.
+//!
+//! Where each one reaches you:
+//!
+//! | error | arrives as | means |
+//! |---|---|---|
+//! | [`ConnectError`] | `Event::ConnectFail { error }`, the last event | no connection: a bad URL or option ([`Stage::Prepare`]), DNS, TCP, the proxy tunnel ([`ProxyError`]) or TLS ([`TlsError`]) failed, or `connect_timeout` ran out; [`ConnectError::stage`] says which, `source()` holds the OS error |
+//! | [`HandshakeError`] | `Event::Rejected { error, response }` | the server answered, but not with a valid upgrade: a status other than 101 (the [`Response`](crate::Response) has its headers and the start of its body), a wrong `Sec-WebSocket-Accept`, a subprotocol or extension never offered, an oversized answer |
+//! | [`ProtocolError`] | `Event::ProtocolError { error }`, then `Disconnected` | the server broke RFC 6455 or a limit (`max_message_size`, `max_frame_size`); lomond sent Close with [`ProtocolError::close_code`] |
+//! | [`SendError`] | the `Err` of a send | nothing was queued: not open yet, closing or closed, a payload or close code not allowed, the outgoing buffer full (a peer not reading), or (persist) disconnected or the outbox full |
+//! | [`DisconnectReason`](crate::DisconnectReason) | `Event::Disconnected { reason, graceful }` | why a connection ended: the close handshake done, the connection lost without one, an I/O error (`write_timeout` is one, of kind `TimedOut`), `Unresponsive` (nothing within `ping_timeout`), the handshake or close timeout, a rejection, a protocol error |
+//! | [`Error`](crate::Error) | the `Err` items of [`aio::WsStream`](crate::aio::WsStream) and `connect_async` | any of the above as one type, for code that wants one error |
+//!
+//! Display never repeats what `source()` returns, so `{:#}` in anyhow
+//! prints each cause once, and no error shows a credential.
+//! `cargo run --example limits` meets several of them on purpose.
 
 use std::io;
 use std::sync::Arc;

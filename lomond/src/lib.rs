@@ -76,8 +76,49 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The protocol lives in a sans-IO core, [`proto::Connection`], which the
-//! drivers ([`blocking`]) only feed with bytes and time.
+//! ## What is where
+//!
+//! Every example runs against an embedded server with no network
+//! (`cargo run --example echo`), or against yours given a URL.
+//!
+//! | to | use | example |
+//! |---|---|---|
+//! | connect and read the events, blocking | [`WebSocket`] as an iterator, [`Event`] | `examples/echo.rs` |
+//! | send from other threads, taken before connecting too | [`Sender`] (`Clone + Send`) | `examples/early_sender.rs` |
+//! | the events as a tokio `Stream`, senders in other tasks | [`WebSocket::event_stream`], [`aio::AsyncSender`] | `examples/tokio_split.rs` |
+//! | a `Stream` + `Sink` of messages, split between two tasks | [`aio::connect_async`], [`aio::WsStream`] | `examples/tokio_split.rs` |
+//! | permessage-deflate | [`WebSocket::compress`], [`WebSocket::deflate`] | `examples/tokio_split.rs` |
+//! | limits and timeouts | [`WebSocket::max_message_size`], [`WebSocket::ping_timeout`], [`Config`] | `examples/limits.rs` |
+//! | errors, and what each means | [`error`] | `examples/limits.rs` |
+//! | `wss://` with a CA of your own, and mutual TLS | [`WebSocket::tls`], `TlsOptions` | `examples/wss.rs` |
+//! | HTTP CONNECT and SOCKS5 proxies, from the environment too | [`WebSocket::proxy`], [`Proxy`] | `examples/proxy.rs` |
+//! | staying connected: back-off, retry policy, outbox, exit handle | [`WebSocket::persist`], [`persist`] | `examples/persist.rs` |
+//! | a stream you bring (a Unix socket, a serial line) | [`WebSocket::connect_on`], [`WebSocket::event_stream_on`], [`aio::client_async`] | `examples/own_stream.rs` |
+//! | code written for tokio-tungstenite | [`IntoClientRequest`], [`aio::Message`], [`CloseCode`] | `examples/ported.rs` and `docs/porting.md` |
+//! | the protocol alone, for a driver of your own | [`proto::Connection`] | the [`proto`] module's |
+//!
+//! ## How it is built
+//!
+//! The protocol lives in a sans-IO core, [`proto::Connection`]: bytes and
+//! the time go in, events and bytes to write come out, and it never
+//! touches a socket or a clock. Below it, one connection pipeline
+//! ([`transport`]: resolve, Happy Eyeballs, proxy tunnel, TLS) serves both
+//! drivers. The drivers, [`blocking`] and [`aio`], own the I/O, the timers
+//! and waking, and nothing else, so the two behave alike event for event.
+//!
+//! ## Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `tokio` | yes | the tokio driver: [`WebSocket::event_stream`], `persist_async`, the [`aio`] module |
+//! | `ring` | yes | `wss://` through rustls with the ring provider |
+//! | `aws-lc-rs` | no | `wss://` through rustls with aws-lc-rs instead (needs cmake) |
+//! | `tls` | with `ring` or `aws-lc-rs` | rustls and the OS trust store, without choosing a provider |
+//! | `webpki-roots` | no | Mozilla's root certificates compiled in, for devices without a trust store |
+//! | `tracing` | no | a span per connection and an event per stage, failure, back-off and close |
+//!
+//! permessage-deflate is always built in, and off until asked for.
+//! `default-features = false` leaves the blocking client over `ws://`.
 
 // `unsafe` is allowed only where a benchmark showed it pays, one block at a
 // time, each with its SAFETY comment: reads into uninitialized buffer room

@@ -16,7 +16,23 @@ use std::time::Duration;
 /// [`sender`](Self::sender) to send from the loop or from other threads.
 /// With the `tokio` feature, [`event_stream`](Self::event_stream) runs the
 /// same connection as a `Stream` of the same events instead. Set options
-/// with the builder methods first.
+/// with the builder methods first; nothing connects until it runs:
+///
+/// ```
+/// use lomond::WebSocket;
+/// use std::time::Duration;
+///
+/// let ws = WebSocket::new("wss://example.com/feed")?
+///     .protocol("feed.v2")
+///     .header("Authorization", "Bearer t0ken") // never shown in Debug
+///     .ping_rate(Some(Duration::from_secs(15)))
+///     .ping_timeout(Some(Duration::from_secs(10))) // then Unresponsive
+///     .connect_timeout(Some(Duration::from_secs(10)))
+///     .max_message_size(1 << 20)
+///     .compress(true);
+/// assert_eq!(ws.options().config.ping_rate, Some(Duration::from_secs(15)));
+/// # Ok::<(), lomond::ConnectError>(())
+/// ```
 pub struct WebSocket {
     url: String,
     options: Options,

@@ -14,6 +14,37 @@ pub(crate) use super::slot::Slot;
 /// socket, so a slow peer slows senders down instead of growing a buffer.
 /// Sends from many tasks at once are coalesced into few writes. Dropping a
 /// send future part-way is safe: the rest of its frame is still written.
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use lomond::{Event, WebSocket};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = lomond_testkit::EchoServer::start()?;
+/// # let url = server.url();
+///
+/// let ws = WebSocket::new(&url)?;
+/// let sender = ws.async_sender(); // taken before it runs
+/// let mut events = ws.event_stream();
+/// let writer = tokio::spawn(async move {
+///     sender.ready().await?;
+///     for i in 0..3 {
+///         sender.send_text(format!("reading {i}")).await?;
+///     }
+///     sender.close(1000, "done").await
+/// });
+/// let mut echoes = 0;
+/// while let Some(event) = events.next().await {
+///     if let Event::Text(text) = event {
+///         echoes += 1;
+///         println!("echo: {text}");
+///     }
+/// }
+/// writer.await??;
+/// assert_eq!(echoes, 3);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct AsyncSender {
     slot: Arc<Slot>,

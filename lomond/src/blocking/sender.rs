@@ -12,6 +12,37 @@ const FEED_FLUSH_AT: usize = 64 << 10;
 /// any thread. Each call encodes the frame and writes it before returning,
 /// so a peer that reads slowly slows the sender down instead of growing a
 /// buffer.
+///
+/// ```
+/// use lomond::{Event, WebSocket};
+/// use std::time::Duration;
+/// # let server = lomond_testkit::EchoServer::start()?;
+/// # let url = server.url();
+///
+/// let ws = WebSocket::new(&url)?;
+/// let sender = ws.sender();
+/// let worker = std::thread::spawn(move || {
+///     sender.wait_ready(Some(Duration::from_secs(5)))?;
+///     for i in 0..3 {
+///         sender.send_text(format!("reading {i}"))?;
+///     }
+///     sender.close(1000, "done")
+/// });
+/// let mut echoes = 0;
+/// for event in ws {
+///     match event {
+///         Event::Text(text) => {
+///             echoes += 1;
+///             println!("echo: {text}")
+///         }
+///         Event::Disconnected { graceful, .. } => assert!(graceful),
+///         _ => {}
+///     }
+/// }
+/// worker.join().unwrap()?;
+/// assert_eq!(echoes, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Sender {
     pub(crate) shared: Arc<Shared>,

@@ -8,6 +8,37 @@
 //! [`BackOff`] formula, the [`RetryPolicy`], the lifecycle that watches
 //! the events and decides what follows each connection, the bounded
 //! outbox ([`OutboxLimits`]) and the [`ExitHandle`].
+//!
+//! ```
+//! use lomond::{Event, OutboxLimits, StopReason, WebSocket};
+//! # let server = lomond_testkit::EchoServer::start()?;
+//! # let url = server.url();
+//!
+//! let ws = WebSocket::new(&url)?.outbox(OutboxLimits::default());
+//! let sender = ws.sender();
+//! let exit = ws.exit_handle(); // Clone + Send: stop it from anywhere
+//! // Not connected yet: the outbox keeps it, and it goes after Ready.
+//! sender.send_text("kept for the connection")?;
+//! for event in ws.persist() {
+//!     match event {
+//!         Event::Text(text) => {
+//!             assert_eq!(text, "kept for the connection");
+//!             exit.exit(); // Close 1001, then Stopped
+//!         }
+//!         Event::BackOff { delay } => println!("reconnecting in {delay:?}"),
+//!         Event::Stopped { reason, unsent } => {
+//!             assert!(matches!(reason, StopReason::Exit));
+//!             assert!(unsent.is_empty()); // what the outbox still held
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/persist.rs` adds a retry policy that gives up on 401, and
+//! restarts its embedded server to show the back-off and the outbox
+//! carrying a message across.
 
 mod backoff;
 mod exit;
