@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as CI runs it:
-#   formatting, clippy and rustdoc (warnings are errors), unit, integration
+#   formatting, clippy and rustdoc (warnings are errors), the package
+#   (MSRV against the dependencies, cargo publish --dry-run), unit, integration
 #   and property tests,
 #   interoperability with Python websockets (compression on), wss:// against
 #   nginx (certificates made for the run), ws and wss through tinyproxy
@@ -32,6 +33,8 @@ else
   echo "[test-all] clippy not installed: lint skipped" >&2
 fi
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p lomond -p lomond-testkit
+# The MSRV against the dependencies, and cargo publish --dry-run.
+bash scripts/package.sh
 cargo test
 # The tracing feature's spans and events (a global subscriber: own binary).
 cargo test -p lomond --features tracing --test tracing

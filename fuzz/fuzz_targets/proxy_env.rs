@@ -35,5 +35,5 @@ fuzz_target!(|data: &[u8]| {
         "no_proxy" => Some(list.to_string()),
         _ => None,
     };
-    let _ = proxy_for(get, port % 2 == 0, host, port);
+    let _ = proxy_for(get, port.is_multiple_of(2), host, port);
 });

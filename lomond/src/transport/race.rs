@@ -38,7 +38,7 @@ impl Race {
 
     /// The next address to try now, if one is due.
     pub(crate) fn poll_start(&mut self, now: Instant) -> Option<SocketAddr> {
-        let due = self.running == 0 || self.next_at.map_or(true, |at| at <= now);
+        let due = self.running == 0 || self.next_at.is_none_or(|at| at <= now);
         if !due {
             return None;
         }
