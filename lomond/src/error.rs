@@ -512,6 +512,67 @@ mod tests {
     use super::*;
     use std::error::Error as _;
 
+    /// Down every error's chain of sources, no Display holds its
+    /// source's: `{:#}` in anyhow, which prints the chain, says each thing
+    /// once.
+    #[test]
+    fn no_display_repeats_its_source() {
+        let os = || Arc::new(io::Error::from_raw_os_error(111));
+        let tls = || TlsError::Io(os());
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(ConnectError::Resolve {
+                host: "example.invalid".into(),
+                source: Arc::new(io::Error::other("no such host")),
+            }),
+            Box::new(ConnectError::Connect {
+                addr: "127.0.0.1:1".into(),
+                source: os(),
+            }),
+            Box::new(ConnectError::Proxy {
+                proxy: "http://proxy:3128".into(),
+                source: ProxyError::Io(os()),
+            }),
+            Box::new(ConnectError::Proxy {
+                proxy: "https://proxy:3129".into(),
+                source: ProxyError::Tls(tls()),
+            }),
+            Box::new(ConnectError::Tls(tls())),
+            Box::new(ConnectError::Tls(TlsError::Other(Arc::new(
+                io::Error::other("rustls says so"),
+            )))),
+            Box::new(SendError::from(io::Error::from_raw_os_error(32))),
+            Box::new(crate::Error::Connect(ConnectError::Tls(tls()))),
+            Box::new(crate::Error::Send(SendError::Io(os()))),
+            Box::new(crate::Error::Disconnected(
+                crate::DisconnectReason::Io(os()),
+            )),
+        ];
+        for error in &errors {
+            let mut chain = vec![error.to_string()];
+            let mut next = error.source();
+            while let Some(source) = next {
+                chain.push(source.to_string());
+                next = source.source();
+            }
+            assert!(
+                chain.len() >= 2
+                    || matches!(
+                        error.downcast_ref::<crate::Error>(),
+                        Some(crate::Error::Disconnected(_))
+                    ),
+                "{chain:?} has no source"
+            );
+            for pair in chain.windows(2) {
+                assert!(!pair[0].contains(&pair[1]), "{chain:?}");
+            }
+            // Each text once in the whole chain, as anyhow's {:#} joins it.
+            let joined = chain.join(": ");
+            for part in &chain {
+                assert_eq!(joined.matches(part.as_str()).count(), 1, "{joined}");
+            }
+        }
+    }
+
     #[test]
     fn os_errors_survive_as_sources_and_display_says_each_thing_once() {
         let refused = io::Error::from_raw_os_error(111);
