@@ -9,9 +9,10 @@
 //! ([`InputBuffer::uninit_room`]); for a plain `Read`, which needs
 //! initialized memory in safe Rust, [`InputBuffer::room`] is zeroed when it
 //! is made and then reused across reads until it is filled: each byte of
-//! buffer is zeroed once, not once per read. That zeroing was 5-7% of the
-//! blocking client's CPU receiving 1 KiB and 64 KiB messages, which is why
-//! the blocking client reads with `recv` into uninitialized room.
+//! buffer is zeroed once, not once per read. Even that zeroing shows in
+//! the blocking client's receive profile (docs/bench.md, "Figures behind
+//! the code's choices"), which is why it reads with `recv` into
+//! uninitialized room.
 //!
 //! The room adapts to the traffic (as hyper's read buffer does): it doubles
 //! while reads fill it, up to 256 KiB, and halves while they use little of
