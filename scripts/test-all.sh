@@ -3,7 +3,7 @@
 #   formatting, clippy and rustdoc (warnings are errors), the package
 #   (MSRV against the dependencies, cargo publish --dry-run), unit, integration
 #   and property tests,
-#   interoperability with Python websockets (compression on), wss:// against
+#   interoperability with Python websockets and Node ws (compression on), wss:// against
 #   nginx (certificates made for the run), ws and wss through tinyproxy
 #   and squid (HTTP CONNECT, plain and https://) and microsocks (SOCKS5),
 #   persist against the fault proxy (lomond-testkit) on both drivers and
@@ -12,7 +12,8 @@
 #   the full Autobahn|Testsuite conformance run (517 cases) of both clients,
 #   and its cases 1 to 10 again over wss:// through nginx.
 # Installs what it needs (the Autobahn suite and Python websockets, from
-# Debian's archive and PyPI: scripts/autobahn/install.sh; nginx from
+# Debian's archive and PyPI: scripts/autobahn/install.sh; Node's ws from npm:
+# scripts/interop.sh; nginx from
 # Debian's packages: scripts/tls/nginx.sh; tinyproxy and microsocks:
 # scripts/proxy.sh; iptables: scripts/netlab.sh).
 set -euo pipefail

@@ -1,9 +1,10 @@
 //! Interoperability with another implementation: sends messages of every
 //! kind through an echo server with permessage-deflate in several
-//! configurations, on the blocking and the tokio client, and checks every
-//! echo and the negotiated parameters.
+//! configurations, on the blocking client, the tokio event stream and the
+//! tokio Stream/Sink face, and checks every echo and the negotiated
+//! parameters.
 //!
-//!     scripts/interop.sh                       # against Python's websockets
+//!     scripts/interop.sh                       # against Python's websockets and Node's ws
 //!     cargo run --release --example interop -- ws://host:port/
 //!
 //! Exits non-zero if anything differs.
@@ -134,6 +135,38 @@ async fn run_tokio(url: &str, config: &DeflateConfig) -> Result<Outcome> {
     Ok((echoes, params))
 }
 
+/// The same on the Stream/Sink face (`connect_async`), as code ported
+/// from tokio-tungstenite uses it: every message fed, one flush, then read.
+async fn run_sink(url: &str, config: &DeflateConfig) -> Result<Outcome> {
+    use futures_util::SinkExt;
+    use lomond::aio::{connect_async, Message};
+    let (mut ws, _) = connect_async(socket(url, config)?).await?;
+    let params = ws.deflate();
+    for (text, bytes) in messages() {
+        ws.feed(if text {
+            Message::text(String::from_utf8(bytes)?)
+        } else {
+            Message::binary(bytes)
+        })
+        .await?;
+    }
+    ws.flush().await?;
+    let (mut echoes, mut closing) = (Vec::new(), false);
+    let expected = messages().len();
+    while let Some(message) = ws.next().await {
+        match message? {
+            Message::Text(t) => echoes.push((true, t.as_bytes().to_vec())),
+            Message::Binary(b) => echoes.push((false, b.to_vec())),
+            _ => {}
+        }
+        if echoes.len() == expected && !closing {
+            closing = true;
+            ws.close(None).await?;
+        }
+    }
+    Ok((echoes, params))
+}
+
 /// What the negotiated parameters must show for `config`.
 fn check_params(
     config: &DeflateConfig,
@@ -166,11 +199,11 @@ fn main() -> Result<()> {
         .build()?;
     let (mut passed, mut failed) = (0, 0);
     for (name, config) in configs() {
-        for driver in ["blocking", "tokio"] {
-            let result = if driver == "tokio" {
-                runtime.block_on(run_tokio(&url, &config))
-            } else {
-                run_blocking(&url, &config)
+        for driver in ["blocking", "tokio", "sink"] {
+            let result = match driver {
+                "tokio" => runtime.block_on(run_tokio(&url, &config)),
+                "sink" => runtime.block_on(run_sink(&url, &config)),
+                _ => run_blocking(&url, &config),
             };
             let verdict = result
                 .map_err(|e| e.to_string())

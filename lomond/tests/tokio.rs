@@ -351,6 +351,28 @@ async fn connect_async_takes_urls_of_every_kind_and_requests() {
     assert_eq!(server.connections(), 3);
 }
 
+/// The stream says what the handshake settled: the subprotocol and the
+/// compression parameters, or none when nothing was offered.
+#[tokio::test]
+async fn ws_stream_tells_the_subprotocol_and_compression_in_force() {
+    let server = EchoServer::start().unwrap();
+    let offered = lomond::WebSocket::new(&server.url())
+        .unwrap()
+        .protocol("other")
+        .protocol("chat")
+        .compress(true);
+    let (mut ws, response) = connect_async(offered).await.unwrap();
+    assert_eq!(ws.protocol(), Some("chat"));
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+    let params = ws.deflate().expect("compression in force");
+    assert_eq!(params.server_max_window_bits, 15);
+    ws.send("squeeze ".repeat(100).into()).await.unwrap();
+    let echo = ws.next().await.unwrap().unwrap();
+    assert_eq!(echo.len(), 800);
+    let (plain, _) = connect_async(&server.url()).await.unwrap();
+    assert_eq!((plain.protocol(), plain.deflate()), (None, None));
+}
+
 #[tokio::test]
 async fn ws_stream_close_sends_the_frame_given_and_messages_convert() {
     use lomond::aio::CloseFrame;

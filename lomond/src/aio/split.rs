@@ -9,7 +9,7 @@ use crate::event::Event;
 use crate::failure::Error;
 use crate::proto::frame::OpCode;
 use crate::proto::outbox::OUTBOX_FRAMES;
-use crate::proto::{Outbox, Outgoing, Response};
+use crate::proto::{DeflateParams, Outbox, Outgoing, Response};
 use crate::utf8_bytes::Utf8Bytes;
 use crate::websocket::WebSocket;
 use futures_core::Stream;
@@ -62,6 +62,10 @@ pub struct WsStream {
     /// The failure of a batch committed by the stream side, for the sink's
     /// next call.
     batch_error: Option<Error>,
+    /// The subprotocol the server chose.
+    protocol: Option<Box<str>>,
+    /// The permessage-deflate parameters in force.
+    deflate: Option<DeflateParams>,
 }
 
 /// Connects to `request` (a URL as `&str`, `String`, `url::Url` or
@@ -104,7 +108,12 @@ where
 async fn handshake(mut events: EventStream) -> Result<(WsStream, Response), Error> {
     while let Some(event) = events.next().await {
         match event {
-            Event::Ready { response, .. } => {
+            Event::Ready {
+                response,
+                protocol,
+                deflate,
+                ..
+            } => {
                 let stream = WsStream {
                     events,
                     close_reported: false,
@@ -112,6 +121,8 @@ async fn handshake(mut events: EventStream) -> Result<(WsStream, Response), Erro
                     over_high_water: false,
                     outbox: Outbox::new(FEED_BATCH_MESSAGE),
                     batch_error: None,
+                    protocol: protocol.map(String::into_boxed_str),
+                    deflate,
                 };
                 return Ok((stream, *response));
             }
@@ -128,6 +139,18 @@ impl WsStream {
     /// The underlying event stream's sender, for sending from other tasks.
     pub fn sender(&self) -> super::AsyncSender {
         self.events.sender()
+    }
+
+    /// The subprotocol the server chose, if any (its
+    /// `Sec-WebSocket-Protocol`, checked against those offered).
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The permessage-deflate parameters in force, when compression was
+    /// offered ([`WebSocket::compress`]) and the server accepted it.
+    pub fn deflate(&self) -> Option<DeflateParams> {
+        self.deflate
     }
 }
 
