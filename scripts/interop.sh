@@ -12,10 +12,12 @@ py=$env_dir/py3/bin/python
 bash "$root/scripts/autobahn/install.sh" "$env_dir"
 WS_VERSION=8.23.0
 node_dir=$root/target/node-ws
-command -v node >/dev/null && command -v npm >/dev/null || {
-  echo "[interop] needs node and npm, for the ws peer: apt-get install nodejs npm" >&2
-  exit 1
-}
+if ! { command -v node && command -v npm; } >/dev/null; then
+  mkdir -p "$root/target"
+  echo "[interop] installing nodejs and npm (apt-get), for the ws peer" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >"$root/target/node-install.log" 2>&1 \
+    || { echo "[interop] could not install nodejs and npm: see target/node-install.log" >&2; exit 1; }
+fi
 if [ "$(node -p "try { require('$node_dir/node_modules/ws/package.json').version } catch (e) { '' }")" != "$WS_VERSION" ]; then
   echo "[interop] installing ws@$WS_VERSION into target/node-ws (npm)" >&2
   mkdir -p "$node_dir"
