@@ -219,6 +219,19 @@ impl Response {
     }
 }
 
+impl From<Response> for http::Response<Bytes> {
+    /// The `http` crate's response, for code that takes one (as
+    /// tokio-tungstenite hands out); the reason phrase is left out, as
+    /// `http` keeps none.
+    fn from(response: Response) -> http::Response<Bytes> {
+        let status = response.status();
+        let mut out = http::Response::new(response.body);
+        *out.status_mut() = status;
+        *out.headers_mut() = response.headers;
+        out
+    }
+}
+
 /// An HTTP request received in the handshake (server role).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -719,5 +732,21 @@ mod tests {
         assert!(format!("{empty:?}").contains("body: 0 bytes }"));
         assert_eq!(empty.status(), http::StatusCode::SERVICE_UNAVAILABLE);
         assert!(empty.headers().is_empty() && empty.body().is_empty());
+    }
+
+    #[test]
+    fn a_response_converts_to_the_http_crates() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        let ours = Response {
+            status: 429,
+            reason: "Too Many Requests".into(),
+            headers,
+            body: Bytes::from_static(b"slow down"),
+        };
+        let theirs: http::Response<Bytes> = ours.into();
+        assert_eq!(theirs.status(), http::StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(theirs.headers()["retry-after"], "7");
+        assert_eq!(theirs.body(), "slow down");
     }
 }
