@@ -173,6 +173,20 @@ mod tests {
         assert_eq!(TcpInfo::parse(&bytes[..TcpInfo::LEN - 1]), None);
     }
 
+    /// Writes to `client` until the kernel takes no more: the peer's
+    /// window and our send buffer are full.
+    fn fill_window(client: &TcpStream) {
+        client.set_nonblocking(true).unwrap();
+        let chunk = vec![7u8; 1 << 20];
+        let mut sent = 0;
+        while sent < 64 << 20 {
+            match (&*client).write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Progress shows while the peer takes a large send and we still have
     /// bytes outstanding, and not once everything is acknowledged.
     #[test]
@@ -194,15 +208,7 @@ mod tests {
         }
         assert!(!progress.advanced(&client));
         // More than the peer's window: part is acknowledged, the rest waits.
-        client.set_nonblocking(true).unwrap();
-        let chunk = vec![7u8; 1 << 20];
-        let mut sent = 0;
-        while sent < 64 << 20 {
-            match (&client).write(&chunk) {
-                Ok(n) => sent += n,
-                Err(_) => break,
-            }
-        }
+        fill_window(&client);
         let mut sink = vec![0u8; 1 << 16];
         server.read_exact(&mut sink).unwrap();
         std::thread::sleep(Duration::from_millis(50));
@@ -234,15 +240,7 @@ mod tests {
         let mut core = open_client(config, t0);
         let mut progress = PeerProgress::default();
         // A large send fills the peer's window.
-        client.set_nonblocking(true).unwrap();
-        let chunk = vec![7u8; 1 << 20];
-        let mut sent = 0;
-        while sent < 64 << 20 {
-            match (&client).write(&chunk) {
-                Ok(n) => sent += n,
-                Err(_) => break,
-            }
-        }
+        fill_window(&client);
         let unresponsive = |core: &mut crate::proto::Connection| {
             std::iter::from_fn(|| core.poll_event()).any(|e| matches!(e, Event::Unresponsive))
         };
