@@ -27,6 +27,12 @@ impl EchoServer {
 
     /// Starts on `addr` (e.g. `127.0.0.1:9001`).
     pub fn bind(addr: &str) -> io::Result<EchoServer> {
+        Self::bind_with(addr, true)
+    }
+
+    /// Starts on `addr`, accepting permessage-deflate when offered only if
+    /// `deflate`.
+    pub fn bind_with(addr: &str, deflate: bool) -> io::Result<EchoServer> {
         let listener = crate::listen(addr)?;
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
@@ -40,7 +46,7 @@ impl EchoServer {
                         c.fetch_add(1, Ordering::Relaxed);
                         let s = s.clone();
                         thread::spawn(move || {
-                            let _ = serve(stream, &s);
+                            let _ = serve(stream, &s, deflate);
                         });
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -133,13 +139,21 @@ pub fn echo_on<S: EchoStream + Send + 'static>(stream: S) -> JoinHandle<io::Resu
     thread::spawn(move || serve_on(stream, &AtomicBool::new(false)))
 }
 
-fn serve(stream: TcpStream, stop: &AtomicBool) -> io::Result<()> {
+fn serve(stream: TcpStream, stop: &AtomicBool, deflate: bool) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    serve_on(stream, stop)
+    let mut config = server_config();
+    if !deflate {
+        config.deflate = None;
+    }
+    serve_with(stream, stop, config)
 }
 
-pub(crate) fn serve_on<S: EchoStream>(mut stream: S, stop: &AtomicBool) -> io::Result<()> {
-    let mut conn = Connection::server(vec!["chat".into()], server_config(), Instant::now());
+pub(crate) fn serve_on<S: EchoStream>(stream: S, stop: &AtomicBool) -> io::Result<()> {
+    serve_with(stream, stop, server_config())
+}
+
+fn serve_with<S: EchoStream>(mut stream: S, stop: &AtomicBool, config: Config) -> io::Result<()> {
+    let mut conn = Connection::server(vec!["chat".into()], config, Instant::now());
     let mut buf = vec![0u8; 64 << 10];
     loop {
         while let Some(event) = conn.poll_event() {

@@ -1,0 +1,284 @@
+//! How events are printed: a line each with the time since start, in
+//! colour on a terminal, or one JSON object each (NDJSON) for scripts.
+//!
+//! The JSON schema, one object per line, always with `"t"` (seconds since
+//! the command started) and `"event"` (the event's name):
+//!
+//! | event | other fields |
+//! |---|---|
+//! | `connecting` | `url` |
+//! | `connect_fail` | `stage`, `error` |
+//! | `connected` | `url`, `addr` (or null), `proxy` (or null) |
+//! | `rejected` | `status` (or null), `error` |
+//! | `ready` | `status`, `protocol` (or null), `extensions`, `deflate` (or null: `server_max_window_bits`, `client_max_window_bits`, `server_no_context_takeover`, `client_no_context_takeover`) |
+//! | `text` | `data` (the text) |
+//! | `binary` | `data` (hex or base64, as `--binary-format`), `encoding`, `len` |
+//! | `ping`, `pong` | `data` (hex); `pong` also `rtt_ms` (or null) |
+//! | `unresponsive` | |
+//! | `closing`, `closed` | `code` (or null), `reason` |
+//! | `protocol_error` | `error` |
+//! | `disconnected` | `reason`, `graceful` |
+//! | `back_off` | `delay_ms` |
+//! | `stopped` | `reason`, `unsent` (messages never sent) |
+//! | `exit` | `status` (the exit status), `why`: the last line |
+//!
+//! Credentials never appear: URLs in events are without them, and headers
+//! are not printed.
+
+use crate::args::BinaryFormat;
+use base64::Engine;
+use lomond::Event;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::time::Instant;
+
+/// Where and how events are printed.
+#[derive(Clone)]
+pub struct Printer {
+    start: Instant,
+    json: bool,
+    color: bool,
+    binary: BinaryFormat,
+}
+
+/// ANSI styles, by what a line is about.
+#[derive(Clone, Copy)]
+enum Style {
+    /// Received messages.
+    Message,
+    /// The connection's life: connecting, ready, closed.
+    State,
+    /// Pings, pongs, back-offs.
+    Quiet,
+    /// Failures.
+    Error,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Message => "\x1b[32m",
+            Style::State => "\x1b[36m",
+            Style::Quiet => "\x1b[33m",
+            Style::Error => "\x1b[31;1m",
+        }
+    }
+}
+
+impl Printer {
+    /// A printer for `--json` or plain lines, coloured or not.
+    pub fn new(json: bool, color: bool, binary: BinaryFormat) -> Printer {
+        Printer {
+            start: Instant::now(),
+            json,
+            color: color && !json,
+            binary,
+        }
+    }
+
+    /// Prints one event.
+    pub fn event(&self, event: &Event) {
+        if self.json {
+            self.write(&self.json_of(event).to_string());
+            return;
+        }
+        let (line, style) = match event {
+            Event::Text(text) => (format!("< {}", text.as_str()), Style::Message),
+            Event::Binary(data) => (
+                format!("< [{} bytes] {}", data.len(), self.encode(data)),
+                Style::Message,
+            ),
+            // lomond's own keepalive pings: the time is what matters.
+            Event::Pong { rtt: Some(rtt), .. } => (
+                format!("pong {:.3} ms", rtt.as_secs_f64() * 1000.0),
+                Style::Quiet,
+            ),
+            Event::BackOff { delay } => (
+                format!("back off {:.2} s", delay.as_secs_f64()),
+                Style::Quiet,
+            ),
+            Event::Ping(_) | Event::Pong { .. } | Event::Poll => (event.to_string(), Style::Quiet),
+            Event::ConnectFail { .. }
+            | Event::Rejected { .. }
+            | Event::ProtocolError { .. }
+            | Event::Unresponsive => (event.to_string(), Style::Error),
+            Event::Disconnected {
+                graceful: false, ..
+            } => (event.to_string(), Style::Error),
+            _ => (event.to_string(), Style::State),
+        };
+        self.line(&line, style);
+    }
+
+    /// A line of the command's own (a note, a statistic), not an event.
+    pub fn note(&self, what: &str, fields: Value) {
+        if self.json {
+            let mut object = json!({ "t": self.seconds(), "event": what });
+            if let (Some(o), Value::Object(f)) = (object.as_object_mut(), fields) {
+                o.extend(f);
+            }
+            self.write(&object.to_string());
+        } else {
+            let text = match fields.get("text").and_then(Value::as_str) {
+                Some(text) => text.to_owned(),
+                None => what.to_owned(),
+            };
+            self.line(&text, Style::State);
+        }
+    }
+
+    /// The last line: the exit status and why.
+    pub fn exit(&self, status: i32, why: &str) {
+        if self.json {
+            let object =
+                json!({ "t": self.seconds(), "event": "exit", "status": status, "why": why });
+            self.write(&object.to_string());
+        } else {
+            let style = if status == 0 {
+                Style::State
+            } else {
+                Style::Error
+            };
+            self.line(&format!("exit {status}: {why}"), style);
+        }
+    }
+
+    /// An error of the command's own, on standard error.
+    pub fn error(&self, what: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = if self.color {
+            writeln!(err, "\x1b[31;1mlomond: {what}\x1b[0m")
+        } else {
+            writeln!(err, "lomond: {what}")
+        };
+    }
+
+    fn seconds(&self) -> f64 {
+        (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+    }
+
+    fn line(&self, text: &str, style: Style) {
+        let stamp = format!("[{:8.3}]", self.start.elapsed().as_secs_f64());
+        if self.color {
+            self.write(&format!(
+                "\x1b[2m{stamp}\x1b[0m {}{text}\x1b[0m",
+                style.code()
+            ));
+        } else {
+            self.write(&format!("{stamp} {text}"));
+        }
+    }
+
+    fn write(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+    }
+
+    fn encode(&self, data: &[u8]) -> String {
+        match self.binary {
+            BinaryFormat::Hex => hex(data),
+            BinaryFormat::Base64 => base64::engine::general_purpose::STANDARD.encode(data),
+        }
+    }
+
+    fn json_of(&self, event: &Event) -> Value {
+        let mut o = json!({ "t": self.seconds(), "event": event.name() });
+        let fields = match event {
+            Event::Connecting { url } => json!({ "url": url }),
+            Event::ConnectFail { error } => {
+                json!({ "stage": format!("{:?}", error.stage()).to_lowercase(), "error": chain(error) })
+            }
+            Event::Connected { url, addr, proxy } => json!({
+                "url": url,
+                "addr": addr.map(|a| a.to_string()),
+                "proxy": proxy.as_deref(),
+            }),
+            Event::Rejected { error, response } => json!({
+                "status": response.as_ref().map(|r| r.status),
+                "error": chain(error),
+            }),
+            Event::Ready {
+                response,
+                protocol,
+                extensions,
+                deflate,
+            } => json!({
+                "status": response.status,
+                "protocol": protocol,
+                "extensions": extensions,
+                "deflate": deflate.map(|d| json!({
+                    "server_max_window_bits": d.server_max_window_bits,
+                    "client_max_window_bits": d.client_max_window_bits,
+                    "server_no_context_takeover": d.server_no_context_takeover,
+                    "client_no_context_takeover": d.client_no_context_takeover,
+                })),
+            }),
+            Event::Text(text) => json!({ "data": text.as_str() }),
+            Event::Binary(data) => json!({
+                "data": self.encode(data),
+                "encoding": match self.binary { BinaryFormat::Hex => "hex", BinaryFormat::Base64 => "base64" },
+                "len": data.len(),
+            }),
+            Event::Ping(data) => json!({ "data": hex(data) }),
+            Event::Pong { data, rtt } => json!({
+                "data": hex(data),
+                "rtt_ms": rtt.map(|r| (r.as_secs_f64() * 1e6).round() / 1e3),
+            }),
+            Event::Closing { code, reason } | Event::Closed { code, reason } => {
+                json!({ "code": code, "reason": reason.as_str() })
+            }
+            Event::ProtocolError { error } => json!({ "error": error.to_string() }),
+            Event::Disconnected { reason, graceful } => {
+                json!({ "reason": reason.to_string(), "graceful": graceful })
+            }
+            Event::BackOff { delay } => json!({ "delay_ms": delay.as_millis() as u64 }),
+            Event::Stopped { reason, unsent } => {
+                json!({ "reason": reason.to_string(), "unsent": unsent.len() })
+            }
+            _ => json!({}),
+        };
+        if let (Some(o), Value::Object(f)) = (o.as_object_mut(), fields) {
+            o.extend(f);
+        }
+        o
+    }
+}
+
+/// An error and its sources, joined, each said once.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    text
+}
+
+/// Lowercase hexadecimal.
+pub fn hex(data: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(data.len() * 2);
+    for b in data {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_error_chains() {
+        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+        let io = std::io::Error::other("refused");
+        let error = lomond::ConnectError::Connect {
+            addr: "127.0.0.1:1".into(),
+            source: std::sync::Arc::new(io),
+        };
+        assert_eq!(chain(&error), "could not connect to 127.0.0.1:1: refused");
+    }
+}
