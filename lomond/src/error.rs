@@ -357,6 +357,11 @@ pub enum ProxyError {
     /// The host name is too long for SOCKS5 (over 255 bytes).
     #[error("host name too long for SOCKS5")]
     HostTooLong,
+    /// The proxy itself could not be reached: its name did not resolve,
+    /// or it refused the TCP connect (a stale `http_proxy` says so here,
+    /// not as a failure of the server's address).
+    #[error("could not reach the proxy")]
+    Unreachable(#[source] Box<ConnectError>),
     /// Reading or writing the proxy's socket failed.
     #[error("i/o error talking to the proxy")]
     Io(#[source] Arc<io::Error>),
@@ -535,6 +540,13 @@ mod tests {
             Box::new(ConnectError::Proxy {
                 proxy: "https://proxy:3129".into(),
                 source: ProxyError::Tls(tls()),
+            }),
+            Box::new(ConnectError::Proxy {
+                proxy: "http://proxy:3128".into(),
+                source: ProxyError::Unreachable(Box::new(ConnectError::Connect {
+                    addr: "10.0.0.1:3128".into(),
+                    source: os(),
+                })),
             }),
             Box::new(ConnectError::Tls(tls())),
             Box::new(ConnectError::Tls(TlsError::Other(Arc::new(

@@ -163,3 +163,38 @@ fn a_bad_proxy_url_is_refused_before_connecting() {
         ));
     }
 }
+
+/// A proxy that cannot be reached (a stale `http_proxy`, say) is said to
+/// be the proxy's failure, at stage `tunnel`, not a failure to connect
+/// to the server; and a proxy whose name does not resolve, likewise.
+#[test]
+fn an_unreachable_proxy_is_named_as_the_proxy() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for proxy in [
+        format!("http://127.0.0.1:{port}"),
+        "socks5h://no-such-proxy.invalid:1080".to_owned(),
+    ] {
+        for events in both(|| ws("ws://ws.test/").proxy(&proxy)) {
+            let Event::ConnectFail { error } = &events[1] else {
+                panic!("{events:#?}")
+            };
+            assert_eq!(error.stage(), Stage::Tunnel, "{error}");
+            let ConnectError::Proxy {
+                source: ProxyError::Unreachable(inner),
+                ..
+            } = error
+            else {
+                panic!("{error:?}")
+            };
+            assert!(matches!(
+                **inner,
+                ConnectError::Connect { .. } | ConnectError::Resolve { .. }
+            ));
+            assert!(error.to_string().starts_with("proxy "), "{error}");
+        }
+    }
+}

@@ -91,7 +91,8 @@ impl Plan {
             _ => destination(&t.host),
         };
         let mut opening = self.opening(&proxy, to)?;
-        let (tcp, _addr) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)?;
+        let (tcp, _addr) = tcp::connect(&proxy.host, proxy.port, options, self.deadline)
+            .map_err(|e| unreachable(&proxy, e))?;
         trace!(debug, addr = %_addr, "tcp connected to the proxy");
         #[cfg(feature = "tls")]
         if proxy.kind == ProxyKind::Https {
@@ -159,8 +160,9 @@ impl Plan {
             _ => destination(&t.host),
         };
         let mut opening = self.opening(&proxy, to)?;
-        let (mut tcp, _addr) =
-            tcp::connect_async(&proxy.host, proxy.port, options, self.deadline).await?;
+        let (mut tcp, _addr) = tcp::connect_async(&proxy.host, proxy.port, options, self.deadline)
+            .await
+            .map_err(|e| unreachable(&proxy, e))?;
         trace!(debug, addr = %_addr, "tcp connected to the proxy");
         #[cfg(feature = "tls")]
         if proxy.kind == ProxyKind::Https {
@@ -225,5 +227,17 @@ impl Plan {
             core.handle_input(&self.leftover, now);
         }
         Ok(core)
+    }
+}
+
+/// A failure to reach `proxy` (resolving or connecting to it), said as
+/// the proxy's; a timeout stays a timeout of the stage that ran.
+fn unreachable(proxy: &Proxy, e: ConnectError) -> ConnectError {
+    match e {
+        ConnectError::Resolve { .. } | ConnectError::Connect { .. } => ConnectError::Proxy {
+            proxy: proxy.to_string(),
+            source: crate::error::ProxyError::Unreachable(Box::new(e)),
+        },
+        other => other,
     }
 }
