@@ -57,6 +57,30 @@ impl Drop for Serve {
     }
 }
 
+/// A running `lomond`, killed on drop: a failing test leaves no process
+/// behind holding its pipes open.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Runs `lomond ARGS` with `input` on standard input, bounded in time.
 fn run(args: &[&str], input: &[u8]) -> Output {
     let mut child = lomond()
@@ -184,20 +208,22 @@ fn binary_lines_and_both_encodings() {
 fn once_sends_waits_for_one_reply_and_leaves() {
     let server = Serve::start(&[]);
     // Standard input is not read: left open, it cannot hold --once up.
-    let mut child = lomond()
-        .args([
-            "--once",
-            "--send",
-            "first",
-            "--send",
-            "second",
-            "--json",
-            &server.url,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        lomond()
+            .args([
+                "--once",
+                "--send",
+                "first",
+                "--send",
+                "second",
+                "--json",
+                &server.url,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut text = String::new();
     child
         .stdout
@@ -219,12 +245,14 @@ fn once_sends_waits_for_one_reply_and_leaves() {
 #[test]
 fn count_closes_after_that_many_messages() {
     let server = Serve::start(&[]);
-    let mut child = lomond()
-        .args(["--count", "2", "--json", &server.url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        lomond()
+            .args(["--count", "2", "--json", &server.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // The pipe stays open: only --count ends the run.
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"a\nb\nc\n").unwrap();
@@ -285,18 +313,20 @@ fn exit_statuses_say_how_it_ended() {
         Ok(())
     })
     .unwrap();
-    let mut child = lomond()
-        .args([
-            "--ping-rate",
-            "200ms",
-            "--ping-timeout",
-            "500ms",
-            &silent.url(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        lomond()
+            .args([
+                "--ping-rate",
+                "200ms",
+                "--ping-timeout",
+                "500ms",
+                &silent.url(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut text = String::new();
     child
         .stdout
@@ -398,14 +428,16 @@ fn interactive_under_a_pseudo_terminal() {
     let server = Serve::start(&[]);
     let pty = openpty(None, None).unwrap();
     let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-    let mut child = lomond()
-        .env_remove("NO_COLOR")
-        .arg(&server.url)
-        .stdin(slave(&pty.slave))
-        .stdout(slave(&pty.slave))
-        .stderr(slave(&pty.slave))
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        lomond()
+            .env_remove("NO_COLOR")
+            .arg(&server.url)
+            .stdin(slave(&pty.slave))
+            .stdout(slave(&pty.slave))
+            .stderr(slave(&pty.slave))
+            .spawn()
+            .unwrap(),
+    );
     drop(pty.slave);
     let mut master = std::fs::File::from(pty.master);
     let mut seen = Vec::new();
@@ -434,4 +466,70 @@ fn interactive_under_a_pseudo_terminal() {
     let shown = read_until(&mut master, "exit 0");
     assert!(shown.contains("closed 1000"), "{shown:?}");
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// `--persist`: the server killed and restarted on the same port; a line
+/// typed while it is down waits in the outbox and is echoed after the
+/// reconnection; the end of the input stops persist cleanly.
+#[test]
+fn persist_carries_a_line_across_a_server_restart() {
+    use std::sync::mpsc;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port_arg = port.to_string();
+    let server = Serve::start(&["--port", &port_arg]);
+    let mut child = Running(
+        lomond()
+            .args([
+                "--persist",
+                "--min-wait",
+                "100ms",
+                "--max-wait",
+                "300ms",
+                "--json",
+                &server.url,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(serde_json::from_str(&line.unwrap()).unwrap());
+        }
+    });
+    let mut seen = Vec::new();
+    let mut until = |what: &dyn Fn(&Value) -> bool| loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("waited 10 s; saw {seen:#?}"));
+        seen.push(line["event"].as_str().unwrap().to_owned());
+        if what(&line) {
+            return line;
+        }
+    };
+    stdin.write_all(b"before\n").unwrap();
+    until(&|l| l["event"] == "text" && l["data"] == "before");
+    drop(server);
+    until(&|l| l["event"] == "disconnected" && l["graceful"] == false);
+    stdin.write_all(b"during\n").unwrap();
+    until(&|l| l["event"] == "back_off");
+    std::thread::sleep(Duration::from_millis(300));
+    let _server = Serve::start(&["--port", &port_arg]);
+    until(&|l| l["event"] == "ready");
+    until(&|l| l["event"] == "text" && l["data"] == "during");
+    drop(stdin);
+    let stopped = until(&|l| l["event"] == "stopped");
+    assert_eq!(stopped["unsent"], 0);
+    let exit = until(&|l| l["event"] == "exit");
+    assert_eq!(exit["status"], 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    reader.join().unwrap();
 }
