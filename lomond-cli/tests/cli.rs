@@ -533,3 +533,88 @@ fn persist_carries_a_line_across_a_server_restart() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     reader.join().unwrap();
 }
+
+/// -H, --protocol and --origin reach the server's request; the
+/// header's value is never printed.
+#[test]
+fn headers_subprotocols_and_origin_are_sent() {
+    let server = ScriptServer::start(1, |mut s| {
+        let request = lomond_testkit::read_request(&mut s)?;
+        let h = &request.headers;
+        assert_eq!(h["x-token"], "s3cret-value");
+        assert_eq!(h["sec-websocket-protocol"], "v2, v1");
+        assert_eq!(h["origin"], "https://app.example");
+        s.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+    })
+    .unwrap();
+    let out = run(
+        &[
+            "-H",
+            "X-Token: s3cret-value",
+            "--protocol",
+            "v2",
+            "--protocol",
+            "v1",
+            "--origin",
+            "https://app.example",
+            "--json",
+            &server.url(),
+        ],
+        b"",
+    );
+    server.join();
+    assert_eq!(out.status.code(), Some(4));
+    let shown = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(shown.contains("\"status\":401"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+/// wss:// with a CA of the test's own and mutual TLS: refused without
+/// the CA (stage tls), refused without a client certificate, echoed with
+/// both, and with --insecure.
+#[test]
+fn tls_flags_cacert_cert_key_and_insecure() {
+    use lomond_testkit::{tls::server_config, Ca, TlsEchoServer};
+    let ca = Ca::new("lomond-cli test CA");
+    let server = TlsEchoServer::start(server_config(&ca.server(&["127.0.0.1"]), Some(&ca)));
+    let url = server.url("127.0.0.1");
+    let dir = std::env::temp_dir().join(format!("lomond-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = ca.client();
+    let file = |name: &str, pem: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (ca_file, cert, key) = (
+        file("ca.pem", &ca.cert_pem()),
+        file("client.pem", &client.cert_pem),
+        file("client.key", &client.key_pem),
+    );
+    let status = |args: &[&str]| {
+        let out = run(&[args, &["--json", &url]].concat(), b"over tls\n");
+        (out.status.code(), stdout(&out))
+    };
+    let (code, text) = status(&[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        text.contains("\"stage\":\"tls\"") && text.contains("unknown authority"),
+        "{text}"
+    );
+    // TLS 1.3 finishes the client's handshake before the server checks
+    // for a certificate, so the refusal comes as the connection's end.
+    let (code, text) = status(&["--cacert", &ca_file]);
+    assert_eq!(code, Some(7), "{text}");
+    assert!(text.contains("requires a client certificate"), "{text}");
+    for args in [
+        vec!["--cacert", &ca_file, "--cert", &cert, "--key", &key],
+        vec!["--insecure", "--cert", &cert, "--key", &key],
+    ] {
+        let (code, text) = status(&args);
+        assert_eq!(code, Some(0), "{args:?}: {text}");
+        assert!(text.contains("\"data\":\"over tls\""), "{text}");
+    }
+    let (code, _) = status(&["--cacert", "/no/such/ca.pem"]);
+    assert_eq!(code, Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
