@@ -61,3 +61,29 @@ out=$("$root/target/debug/examples/proxy" https://127.0.0.1:$((base + 5)) "$work
 echo "$out" | grep -q "through https://127.0.0.1:$((base + 5))" \
   || { echo "$out" >&2; echo "[proxy] the https:// proxy was not used" >&2; exit 1; }
 echo "[proxy] the example through squid as an https:// proxy: ok" >&2
+# The lomond command, through the same proxies: --proxy (SOCKS5 with a
+# password that must not be printed), http_proxy from the environment,
+# and --no-proxy over it.
+cargo build -q -p lomond-cli
+lomond=$root/target/debug/lomond
+serve_port=$((base + 7))
+"$lomond" serve --port $serve_port >"$work/serve.out" 2>&1 &
+pids+=($!)
+wait_port $serve_port || { echo "[proxy] lomond serve did not start" >&2; exit 1; }
+ws_url=ws://127.0.0.1:$serve_port/
+check_cli() { # expected proxy (or null), then env and args
+  local expected=$1
+  shift
+  local out
+  out=$(env "$@" --json --once --send hi "$ws_url" </dev/null) \
+    || { echo "$out" >&2; echo "[proxy] lomond $* failed" >&2; exit 1; }
+  echo "$out" | grep -q "\"proxy\":$expected" \
+    || { echo "$out" >&2; echo "[proxy] lomond $*: not through $expected" >&2; exit 1; }
+  echo "$out" | grep -q '"event":"text","data":"hi"' \
+    || { echo "$out" >&2; echo "[proxy] lomond $*: no echo" >&2; exit 1; }
+  if echo "$out" | grep -q s3cret; then echo "[proxy] lomond printed the password" >&2; exit 1; fi
+}
+check_cli "\"socks5h://127.0.0.1:$((base + 3))\"" "$lomond" --proxy "socks5h://lomond:s3cret@127.0.0.1:$((base + 3))"
+check_cli "\"http://127.0.0.1:$base\"" http_proxy=http://127.0.0.1:$base "$lomond"
+check_cli null http_proxy=http://127.0.0.1:$base "$lomond" --no-proxy
+echo "[proxy] the lomond command through SOCKS5, http_proxy and --no-proxy: ok" >&2
