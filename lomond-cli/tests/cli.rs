@@ -618,3 +618,39 @@ fn tls_flags_cacert_cert_key_and_insecure() {
     assert_eq!(code, Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ctrl-C (SIGINT) closes with 1001 and exits 130.
+#[test]
+fn an_interrupt_closes_with_going_away() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let server = Serve::start(&[]);
+    let mut child = Running(
+        lomond()
+            .args(["--json", &server.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        seen.push(line["event"].as_str().unwrap().to_owned());
+        if line["event"] == "ready" {
+            break;
+        }
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let rest: Vec<Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let closed = rest
+        .iter()
+        .find(|l| l["event"] == "closed")
+        .expect("a close handshake");
+    assert_eq!(closed["code"], 1001);
+    assert_eq!(rest.last().unwrap()["status"], 130);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
