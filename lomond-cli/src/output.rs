@@ -83,7 +83,7 @@ impl Printer {
             return;
         }
         let (line, style) = match event {
-            Event::Text(text) => (format!("< {}", text.as_str()), Style::Message),
+            Event::Text(text) => (format!("< {}", printable(text)), Style::Message),
             Event::Binary(data) => (
                 format!("< [{} bytes] {}", data.len(), self.encode(data)),
                 Style::Message,
@@ -257,6 +257,26 @@ pub fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// `text` with control characters escaped (`\n`, `\x1b`...): a message
+/// stays on its line, and a server cannot send escape sequences to the
+/// terminal (retitle it, hide lines, move the cursor).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// Lowercase hexadecimal.
 pub fn hex(data: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -270,6 +290,15 @@ pub fn hex(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain \"text\", κόσμε"), "plain \"text\", κόσμε");
+        assert_eq!(printable("two\nlines\r"), "two\\nlines\\r");
+        assert_eq!(printable("tab\tkept"), "tab\tkept");
+        assert_eq!(printable("\x1b]0;owned\x07"), "\\u{1b}]0;owned\\u{7}");
+        assert_eq!(printable("c1 \u{9b}2J"), "c1 \\u{9b}2J");
+    }
 
     #[test]
     fn hex_and_error_chains() {
