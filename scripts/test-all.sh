@@ -2,7 +2,7 @@
 # Every check and test of the project, as CI runs it:
 #   formatting, clippy and rustdoc (warnings are errors), the package
 #   (MSRV against the dependencies, cargo publish --dry-run), unit, integration
-#   and property tests,
+#   and property tests (the lomond command's among them: lomond-cli/tests),
 #   interoperability with Python websockets and Node ws (compression on), wss:// against
 #   nginx (certificates made for the run), ws and wss through tinyproxy
 #   and squid (HTTP CONNECT, plain and https://) and microsocks (SOCKS5),
