@@ -81,6 +81,27 @@ impl std::ops::DerefMut for Running {
     }
 }
 
+/// Starts `lomond ARGS` with standard input held open (a pipe that has
+/// not ended) and standard output piped.
+fn spawn(args: &[&str]) -> Running {
+    Running(
+        lomond()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Reads what `child` prints until it exits; its status and the text.
+fn finish(child: &mut Running) -> (Option<i32>, String) {
+    let mut text = String::new();
+    let mut out = child.stdout.take().unwrap();
+    out.read_to_string(&mut text).unwrap();
+    (child.wait().unwrap().code(), text)
+}
+
 /// Runs `lomond ARGS` with `input` on standard input, bounded in time.
 fn run(args: &[&str], input: &[u8]) -> Output {
     let mut child = lomond()
@@ -208,30 +229,16 @@ fn binary_lines_and_both_encodings() {
 fn once_sends_waits_for_one_reply_and_leaves() {
     let server = Serve::start(&[]);
     // Standard input is not read: left open, it cannot hold --once up.
-    let mut child = Running(
-        lomond()
-            .args([
-                "--once",
-                "--send",
-                "first",
-                "--send",
-                "second",
-                "--json",
-                &server.url,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut text = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let mut child = spawn(&[
+        "--once",
+        "--send",
+        "first",
+        "--send",
+        "second",
+        "--json",
+        &server.url,
+    ]);
+    let (code, text) = finish(&mut child);
     let texts: Vec<String> = text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -239,31 +246,18 @@ fn once_sends_waits_for_one_reply_and_leaves() {
         .map(|l| l["data"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(texts.first().map(String::as_str), Some("first"), "{text}");
-    assert_eq!(status.code(), Some(0), "{text}");
+    assert_eq!(code, Some(0), "{text}");
 }
 
 #[test]
 fn count_closes_after_that_many_messages() {
     let server = Serve::start(&[]);
-    let mut child = Running(
-        lomond()
-            .args(["--count", "2", "--json", &server.url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = spawn(&["--count", "2", "--json", &server.url]);
     // The pipe stays open: only --count ends the run.
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"a\nb\nc\n").unwrap();
-    let mut text = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{text}");
+    let (code, text) = finish(&mut child);
+    assert_eq!(code, Some(0), "{text}");
     drop(stdin);
     assert!(text.matches("\"event\":\"text\"").count() >= 2, "{text}");
     assert!(text.contains("\"event\":\"closed\""), "{text}");
@@ -313,28 +307,15 @@ fn exit_statuses_say_how_it_ended() {
         Ok(())
     })
     .unwrap();
-    let mut child = Running(
-        lomond()
-            .args([
-                "--ping-rate",
-                "200ms",
-                "--ping-timeout",
-                "500ms",
-                &silent.url(),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut text = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(6), "{text}");
+    let mut child = spawn(&[
+        "--ping-rate",
+        "200ms",
+        "--ping-timeout",
+        "500ms",
+        &silent.url(),
+    ]);
+    let (code, text) = finish(&mut child);
+    assert_eq!(code, Some(6), "{text}");
     assert!(text.contains("unresponsive"), "{text}");
     // 8: --timeout, on a server that never answers the handshake.
     let mute = ScriptServer::start(1, |_s| {
@@ -481,22 +462,15 @@ fn persist_carries_a_line_across_a_server_restart() {
         .port();
     let port_arg = port.to_string();
     let server = Serve::start(&["--port", &port_arg]);
-    let mut child = Running(
-        lomond()
-            .args([
-                "--persist",
-                "--min-wait",
-                "100ms",
-                "--max-wait",
-                "300ms",
-                "--json",
-                &server.url,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = spawn(&[
+        "--persist",
+        "--min-wait",
+        "100ms",
+        "--max-wait",
+        "300ms",
+        "--json",
+        &server.url,
+    ]);
     let mut stdin = child.stdin.take().unwrap();
     let (tx, rx) = mpsc::channel::<Value>();
     let stdout = child.stdout.take().unwrap();
@@ -625,14 +599,7 @@ fn an_interrupt_closes_with_going_away() {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
     let server = Serve::start(&[]);
-    let mut child = Running(
-        lomond()
-            .args(["--json", &server.url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = spawn(&["--json", &server.url]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref() {
