@@ -33,6 +33,10 @@ pub fn websocket(c: &Connect, url: &str) -> Result<WebSocket, String> {
         .ping_rate(rate)
         .ping_timeout(c.ping_timeout)
         .connect_timeout(Some(c.connect_timeout))
+        // Ctrl-C, --timeout and the end of input wait this long at most
+        // for the server to answer our Close (the library's default is
+        // 30 s, long for a terminal).
+        .close_timeout(Some(Duration::from_secs(5)))
         .poll(None)
         .compress(c.compress);
     if let Some(bytes) = c.max_message_size {
