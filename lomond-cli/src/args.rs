@@ -93,6 +93,9 @@ pub struct Connect {
     /// How binary messages are printed.
     #[arg(long, global = true, value_enum, default_value_t = BinaryFormat::Hex)]
     pub binary_format: BinaryFormat,
+    /// Stamp lines with the UTC time instead of the seconds since start.
+    #[arg(long, global = true)]
+    pub utc: bool,
     /// Colours: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -31,7 +31,7 @@ fn main() {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let printer = Printer::new(c.json, color, c.binary_format);
+    let printer = Printer::new(c.json, color, c.binary_format).utc(c.utc);
     let status = match &cli.command {
         Some(Command::Serve { port, compress }) => serve::run(*port, *compress, &printer),
         Some(Command::Ping {

@@ -2,7 +2,8 @@
 //! colour on a terminal, or one JSON object each (NDJSON) for scripts.
 //!
 //! The JSON schema, one object per line, always with `"t"` (seconds since
-//! the command started) and `"event"` (the event's name):
+//! the command started), `"time"` (UTC, RFC 3339 with milliseconds) and
+//! `"event"` (the event's name):
 //!
 //! | event | other fields |
 //! |---|---|
@@ -36,6 +37,8 @@ use std::time::Instant;
 #[derive(Clone)]
 pub struct Printer {
     start: Instant,
+    /// Stamp lines with the UTC time instead of the time since start.
+    utc: bool,
     json: bool,
     color: bool,
     binary: BinaryFormat,
@@ -70,10 +73,18 @@ impl Printer {
     pub fn new(json: bool, color: bool, binary: BinaryFormat) -> Printer {
         Printer {
             start: Instant::now(),
+            utc: false,
             json,
             color: color && !json,
             binary,
         }
+    }
+
+    /// Stamps plain lines with the UTC time (`--utc`), as a log that runs
+    /// for days wants.
+    pub fn utc(mut self, on: bool) -> Printer {
+        self.utc = on;
+        self
     }
 
     /// Prints one event.
@@ -113,7 +124,7 @@ impl Printer {
     /// A line of the command's own (a note, a statistic), not an event.
     pub fn note(&self, what: &str, fields: Value) {
         if self.json {
-            let mut object = json!({ "t": self.seconds(), "event": what });
+            let mut object = json!({ "t": self.seconds(), "time": utc_now(), "event": what });
             if let (Some(o), Value::Object(f)) = (object.as_object_mut(), fields) {
                 o.extend(f);
             }
@@ -130,8 +141,7 @@ impl Printer {
     /// The last line: the exit status and why.
     pub fn exit(&self, status: i32, why: &str) {
         if self.json {
-            let object =
-                json!({ "t": self.seconds(), "event": "exit", "status": status, "why": why });
+            let object = json!({ "t": self.seconds(), "time": utc_now(), "event": "exit", "status": status, "why": why });
             self.write(&object.to_string());
         } else {
             let style = if status == 0 {
@@ -158,7 +168,11 @@ impl Printer {
     }
 
     fn line(&self, text: &str, style: Style) {
-        let stamp = format!("[{:8.3}]", self.start.elapsed().as_secs_f64());
+        let stamp = if self.utc {
+            format!("[{}]", utc_now())
+        } else {
+            format!("[{:8.3}]", self.start.elapsed().as_secs_f64())
+        };
         if self.color {
             self.write(&format!(
                 "\x1b[2m{stamp}\x1b[0m {}{text}\x1b[0m",
@@ -183,7 +197,7 @@ impl Printer {
     }
 
     fn json_of(&self, event: &Event) -> Value {
-        let mut o = json!({ "t": self.seconds(), "event": event.name() });
+        let mut o = json!({ "t": self.seconds(), "time": utc_now(), "event": event.name() });
         let fields = match event {
             Event::Connecting { url } => json!({ "url": url }),
             Event::ConnectFail { error } => {
@@ -245,6 +259,36 @@ impl Printer {
     }
 }
 
+/// The time now, UTC, RFC 3339 with milliseconds.
+pub fn utc_now() -> String {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    utc(since.as_secs() as i64, since.subsec_millis())
+}
+
+/// `secs` after the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (days to a
+/// civil date by Howard Hinnant's algorithm: no time crate needed for
+/// one format in UTC).
+fn utc(secs: i64, millis: u32) -> String {
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 /// An error and its sources, joined, each said once.
 pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -290,6 +334,15 @@ pub fn hex(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(utc(1_796_310_423, 123), "2026-12-03T15:07:03.123Z");
+        assert_eq!(utc(4_107_542_399, 999), "2100-02-28T23:59:59.999Z");
+        assert_eq!(utc(-1, 0), "1969-12-31T23:59:59.000Z");
+    }
 
     #[test]
     fn control_characters_are_escaped() {

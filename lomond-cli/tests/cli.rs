@@ -183,6 +183,10 @@ fn json_is_one_object_per_event_in_the_documented_schema() {
         ]
     );
     assert!(lines.iter().all(|l| l["t"].as_f64().is_some()));
+    assert!(lines.iter().all(|l| {
+        let time = l["time"].as_str().unwrap();
+        time.len() == 24 && time.ends_with('Z') && time.as_bytes()[10] == b'T'
+    }));
     assert_eq!(lines[2]["status"], 101);
     assert_eq!(lines[2]["protocol"], "chat");
     assert_eq!(lines[2]["deflate"]["server_max_window_bits"], 15);
