@@ -117,7 +117,7 @@ pub fn run(c: &Connect, url: &str, printer: &Printer) -> Status {
         max_line: c.max_message_size.unwrap_or(64 << 20),
         stops: stops.clone(),
     };
-    let printer_errors = Printer::new(false, false, c.binary_format);
+    let printer_errors = printer.clone();
     std::thread::spawn(move || {
         if let Err(why) = feeder.run() {
             printer_errors.error(&why);
@@ -161,7 +161,7 @@ pub fn run(c: &Connect, url: &str, printer: &Printer) -> Status {
 
 /// Ctrl-C stops the WebSocket (a Close 1001 to the server); a second one
 /// leaves at once.
-fn on_interrupt(stops: &Arc<Stops>, exit: &ExitHandle) {
+pub fn on_interrupt(stops: &Arc<Stops>, exit: &ExitHandle) {
     let (stops, exit) = (stops.clone(), exit.clone());
     let _ = ctrlc::set_handler(move || {
         if stops.interrupted.swap(true, Ordering::SeqCst) {

@@ -27,6 +27,11 @@ enum Milestone {
     Done,
 }
 
+/// A line of the demo's own narration.
+fn say(printer: &Printer, text: &str) {
+    printer.note("demo", json!({ "text": format!("== {text}") }));
+}
+
 /// Runs the demo; the exit status.
 pub fn run(printer: &Printer) -> Status {
     let server = match EchoServer::bind_with("127.0.0.1:0", true) {
@@ -37,10 +42,10 @@ pub fn run(printer: &Printer) -> Status {
         }
     };
     let url = server.url();
-    let say = |text: &str| printer.note("demo", json!({ "text": format!("== {text}") }));
-    say(&format!(
-        "an echo server on {url}; a client that persists, pings every second"
-    ));
+    say(
+        printer,
+        &format!("an echo server on {url}; a client that persists, pings every second"),
+    );
     let ws = WebSocket::new(&url)
         .expect("the embedded server's URL")
         .ping_rate(Some(Duration::from_secs(1)))
@@ -60,7 +65,7 @@ pub fn run(printer: &Printer) -> Status {
     let director = {
         let (exit, stops, printer) = (exit.clone(), stops.clone(), printer.clone());
         std::thread::spawn(move || {
-            let step = |text: &str| printer.note("demo", json!({ "text": format!("== {text}") }));
+            let step = |text: &str| say(&printer, text);
             let addr = server.addr().to_string();
             let wait = |what: fn(&Milestone) -> bool| loop {
                 match rx.recv_timeout(Duration::from_secs(15)) {

@@ -90,7 +90,7 @@ impl Printer {
     /// Prints one event.
     pub fn event(&self, event: &Event) {
         if self.json {
-            self.write(&self.json_of(event).to_string());
+            self.write(&self.json_line(event.name(), self.json_fields(event)));
             return;
         }
         let (line, style) = match event {
@@ -124,11 +124,7 @@ impl Printer {
     /// A line of the command's own (a note, a statistic), not an event.
     pub fn note(&self, what: &str, fields: Value) {
         if self.json {
-            let mut object = json!({ "t": self.seconds(), "time": utc_now(), "event": what });
-            if let (Some(o), Value::Object(f)) = (object.as_object_mut(), fields) {
-                o.extend(f);
-            }
-            self.write(&object.to_string());
+            self.write(&self.json_line(what, fields));
         } else {
             let text = match fields.get("text").and_then(Value::as_str) {
                 Some(text) => text.to_owned(),
@@ -141,8 +137,8 @@ impl Printer {
     /// The last line: the exit status and why.
     pub fn exit(&self, status: i32, why: &str) {
         if self.json {
-            let object = json!({ "t": self.seconds(), "time": utc_now(), "event": "exit", "status": status, "why": why });
-            self.write(&object.to_string());
+            let fields = json!({ "status": status, "why": why });
+            self.write(&self.json_line("exit", fields));
         } else {
             let style = if status == 0 {
                 Style::State
@@ -196,9 +192,18 @@ impl Printer {
         }
     }
 
-    fn json_of(&self, event: &Event) -> Value {
-        let mut o = json!({ "t": self.seconds(), "time": utc_now(), "event": event.name() });
-        let fields = match event {
+    /// One JSON line: the times and `event`'s name first, then `fields`.
+    fn json_line(&self, event: &str, fields: Value) -> String {
+        let mut line = json!({ "t": self.seconds(), "time": utc_now(), "event": event });
+        if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
+            line.extend(fields);
+        }
+        line.to_string()
+    }
+
+    /// An event's own fields, as the schema above lists them.
+    fn json_fields(&self, event: &Event) -> Value {
+        match event {
             Event::Connecting { url } => json!({ "url": url }),
             Event::ConnectFail { error } => {
                 json!({ "stage": format!("{:?}", error.stage()).to_lowercase(), "error": chain(error) })
@@ -251,11 +256,7 @@ impl Printer {
                 json!({ "reason": reason.to_string(), "unsent": unsent.len() })
             }
             _ => json!({}),
-        };
-        if let (Some(o), Value::Object(f)) = (o.as_object_mut(), fields) {
-            o.extend(f);
         }
-        o
     }
 }
 

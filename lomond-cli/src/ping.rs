@@ -30,16 +30,7 @@ pub fn run(
     };
     let sender = ws.sender();
     let stops = Arc::new(Stops::default());
-    let exit = ws.exit_handle();
-    {
-        let (stops, exit) = (stops.clone(), exit.clone());
-        let _ = ctrlc::set_handler(move || {
-            stops
-                .interrupted
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            exit.exit();
-        });
-    }
+    crate::client::on_interrupt(&stops, &ws.exit_handle());
     let mut rtts = Vec::new();
     let mut ending = Ending::default();
     for event in ws {
@@ -63,8 +54,10 @@ pub fn run(
                 "ready",
                 json!({ "text": format!("PING {url}: every {interval:?}, {count} pongs") }),
             ),
-            Event::Connecting { .. } | Event::Connected { .. } | Event::Pong { .. } => {}
-            Event::Closed { .. }
+            Event::Connecting { .. }
+            | Event::Connected { .. }
+            | Event::Pong { .. }
+            | Event::Closed { .. }
             | Event::Closing { .. }
             | Event::Disconnected { graceful: true, .. } => {}
             _ => printer.event(&event),
