@@ -7,6 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source scripts/tls/nginx.sh   # for wait_port
 env_dir=${AUTOBAHN_ENV:-$root/target/autobahn-env}
 py=$env_dir/py3/bin/python
 bash "$root/scripts/autobahn/install.sh" "$env_dir"
@@ -34,10 +35,7 @@ start() {
   shift 2
   "$@" "$port" >"$root/target/interop-$name.log" 2>&1 &
   servers+=($!)
-  for _ in $(seq 1 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return 0
-    sleep 0.1
-  done
+  wait_port "$port" && return 0
   echo "[interop] the $name server did not start: see target/interop-$name.log" >&2
   exit 1
 }
