@@ -377,6 +377,55 @@ fn echo(stream: &mut TcpStream, run: &Run, carry: &[u8], inflight: usize) -> Res
     }
 }
 
+/// The floor of a tokio client (`floor-tokio`, echo scenarios only):
+/// [`echo`] on a tokio socket of a current-thread runtime, so that the
+/// runtime's own cost per wait (readiness, the driver's park) shows apart
+/// from any library's.
+pub async fn run_tokio(run: &Run) -> Result<usize> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Scenario::Echo(inflight) = run.scenario else {
+        return Err("floor-tokio runs the echo scenarios only".into());
+    };
+    let (stream, carry, _) = open(run)?;
+    stream.set_nonblocking(true)?;
+    let mut stream = tokio::net::TcpStream::from_std(stream)?;
+    let one = frame(0x2, false, &run.payload(), KEY);
+    let burst = one.repeat(inflight.min(run.count));
+    let mut walker = FrameWalker::default();
+    let (mut sent, got) = (inflight.min(run.count), Cell::new(0usize));
+    stream.write_all(&burst).await?;
+    let mut on = |seen: Seen<'_>| -> Result<()> {
+        match seen {
+            Seen::Payload { end: true, .. } => got.set(got.get() + 1),
+            Seen::Payload { .. } => {}
+            Seen::Close => return Err("closed early".into()),
+        }
+        Ok(())
+    };
+    walker.feed(&carry, &mut on)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut answered = 0;
+    loop {
+        let more = (got.get() - answered).min(run.count - sent);
+        if more > 0 {
+            stream.write_all(&burst[..more * one.len()]).await?;
+            sent += more;
+        }
+        answered = got.get();
+        if answered >= run.count {
+            break;
+        }
+        match stream.read(&mut buf).await? {
+            0 => return Err("closed early".into()),
+            n => walker.feed(&buf[..n], &mut on)?,
+        }
+    }
+    stream
+        .write_all(&frame(0x8, false, &[0x03, 0xe8], KEY))
+        .await?;
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

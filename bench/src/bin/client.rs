@@ -6,7 +6,7 @@
 //!     bench-client LIB SCENARIO SIZE COUNT URL
 //!
 //! LIB: lomond-blocking lomond-tokio tungstenite tokio-tungstenite
-//! fastwebsockets tokio-websockets yawc, and `floor` (no library: the
+//! fastwebsockets tokio-websockets yawc, and `floor` / `floor-tokio` (no library: the
 //! least any client can spend, see `lomond_bench::floor`)
 //! SCENARIO: recv send echo1 echo64 idle, and recv-z send-z (the same with
 //! permessage-deflate, on JSON-like payloads; lomond and yawc here, ratchet
@@ -36,6 +36,7 @@ fn main() -> Result<()> {
         Ok(match lib {
             "lomond-blocking" => blocking::lomond(run)?,
             "floor" => lomond_bench::floor::run(run)?,
+            "floor-tokio" => runtime.block_on(lomond_bench::floor::run_tokio(run))?,
             "tungstenite" => blocking::tungstenite(run)?,
             "fastwebsockets" => runtime.block_on(fastws::run(run))?,
             "lomond-tokio" => runtime.block_on(async {
