@@ -44,7 +44,7 @@ enum State {
 /// connection.
 ///
 /// The stream reads straight into the protocol core's buffer (no copy, and
-/// no buffer kept while idle), writes what the core queues, and sleeps until
+/// no buffer kept once the connection has gone quiet), writes what the core queues, and sleeps until
 /// the core's next deadline. It ends after `ConnectFail` or `Disconnected`.
 /// Dropping it mid-connection sends a Close (1001, going away) if the socket
 /// takes it at once, and closes the socket.
@@ -156,7 +156,7 @@ async fn connect(
 struct Running {
     shared: Arc<Shared>,
     /// Messages decoded ahead (see [`Connection::poll_message`]), in order;
-    /// no memory is held while the connection waits.
+    /// freed with the core's buffers once the connection goes quiet.
     ahead: VecDeque<Event>,
     read: ReadHalf,
     sleep: Pin<Box<Sleep>>,
@@ -206,11 +206,14 @@ impl Running {
                 Poll::Ready(Ok(_)) => shared.core().input_written(now()),
                 Poll::Ready(Err(e)) => shared.core().handle_io_error(e),
                 Poll::Pending => {
-                    let deadline = {
+                    let (deadline, quiet) = {
                         let mut core = shared.core();
-                        core.shrink_idle_buffers();
-                        core.next_deadline()
+                        let quiet = core.waiting();
+                        (core.next_deadline(), quiet)
                     };
+                    if quiet && self.ahead.capacity() > 0 {
+                        self.ahead = VecDeque::new();
+                    }
                     let Some(deadline) = deadline else {
                         return self.park(cx, flush_busy);
                     };
@@ -237,9 +240,6 @@ impl Running {
     /// (`flush_busy`: it held it when we tried) or ended the connection
     /// before we registered could not wake us, so look once more.
     fn park(&mut self, cx: &mut Context<'_>, flush_busy: bool) -> Poll<Option<Event>> {
-        if self.ahead.capacity() > 0 {
-            self.ahead = VecDeque::new();
-        }
         self.shared.stream_waker.register(cx.waker());
         let missed = {
             let core = self.shared.core();

@@ -219,6 +219,12 @@ impl InputBuffer {
         self.buf.split_to(n)
     }
 
+    /// The bytes of memory the buffer holds.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Frees the memory of an empty buffer (an idle connection should hold
     /// none), remembering how much room reads have been bringing.
     pub(crate) fn release(&mut self) {

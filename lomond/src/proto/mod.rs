@@ -85,7 +85,7 @@ pub mod internal {
 }
 
 pub use config::Config;
-pub use connection::Connection;
+pub use connection::{Connection, BUFFER_LINGER};
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use entropy::{Entropy, SystemEntropy};
 pub use event::{DisconnectReason, DriverEvent, Event};

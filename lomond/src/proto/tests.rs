@@ -627,6 +627,51 @@ fn pings_polls_and_unresponsive() {
 }
 
 #[test]
+fn buffers_outlive_the_traffic_by_a_linger_and_no_more() {
+    use super::BUFFER_LINGER as LINGER;
+    let now = Instant::now();
+    let ms = Duration::from_millis;
+    let config = Config {
+        ping_rate: None,
+        ping_timeout: None,
+        poll: None,
+        ..Config::default()
+    };
+    let mut c = open_client(config, now);
+    // Quiet from the open on: the first wait frees what the handshake used.
+    assert!(c.waiting());
+    assert_eq!(c.buffer_capacity(), 0);
+    assert_eq!(c.next_deadline(), None);
+    // Traffic: a message in, one out; the buffers stay across waits.
+    c.handle_input(&frame(OpCode::Text, true, b"hi"), now + ms(10));
+    let _ = events(&mut c);
+    c.send_text("yo").unwrap();
+    let n = c.poll_transmit().len();
+    c.consume_transmit(n);
+    assert!(!c.waiting());
+    assert!(!c.waiting(), "a second wait without input keeps them too");
+    assert!(c.buffer_capacity() > 0);
+    assert_eq!(c.next_deadline(), Some(now + ms(10) + LINGER));
+    // More traffic within the linger: the deadline does not move...
+    c.handle_input(&frame(OpCode::Text, true, b"hi"), now + ms(500));
+    let _ = events(&mut c);
+    assert!(!c.waiting());
+    assert_eq!(c.next_deadline(), Some(now + ms(10) + LINGER));
+    // ...and at it the buffers are kept for another linger.
+    c.handle_timeout(now + ms(10) + LINGER);
+    assert!(!c.waiting());
+    assert!(c.buffer_capacity() > 0);
+    assert_eq!(c.next_deadline(), Some(now + ms(10) + LINGER * 2));
+    // A linger without input: the next wait frees them, and no deadline
+    // is left to wake an idle connection.
+    c.handle_timeout(now + ms(10) + LINGER * 2);
+    assert_eq!(c.next_deadline(), None);
+    assert!(c.waiting());
+    assert_eq!(c.buffer_capacity(), 0);
+    assert_eq!(c.next_deadline(), None);
+}
+
+#[test]
 fn a_server_taking_our_bytes_is_not_unresponsive() {
     let now = Instant::now();
     let s = Duration::from_secs;

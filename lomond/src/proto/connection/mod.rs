@@ -83,6 +83,9 @@ struct Timers {
     next_ping: Option<Instant>,
     next_poll: Option<Instant>,
     unresponsive: Option<Instant>,
+    /// When the buffers a busy connection keeps across waits are looked
+    /// at again (see [`Connection::waiting`]).
+    linger: Option<Instant>,
 }
 
 /// The connection's own keepalive pings, for round-trip times.
@@ -102,6 +105,12 @@ struct Pings {
 /// keepalive ping's payload is `lm` and a 32-bit count, so that its pong
 /// is told apart from the answers to the application's own pings.)
 const PINGS_TIMED: usize = 8;
+
+/// How long a connection's buffers may outlive its traffic (see
+/// [`Connection::waiting`]): long enough that a connection in steady
+/// traffic keeps them, and that the deadline which looks again moves
+/// once a second, not at every wait.
+pub const BUFFER_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One WebSocket connection's protocol state, client or server side.
 pub struct Connection {
@@ -129,6 +138,8 @@ pub struct Connection {
     now: Instant,
     /// End of stream seen, to act on once the buffered input is decoded.
     eof: bool,
+    /// Input arrived since the driver last said it was waiting.
+    busy: bool,
 }
 
 impl Connection {
@@ -207,6 +218,7 @@ impl Connection {
             scratch: Vec::new(),
             now,
             eof: false,
+            busy: false,
         }
     }
 

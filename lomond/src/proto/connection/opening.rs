@@ -101,6 +101,8 @@ impl Connection {
             // after it, and should not keep it.
             self.input = InputBuffer::new();
         }
+        // Traffic is counted from the open on (see `waiting`).
+        self.busy = false;
         self.phase = Phase::Open;
         self.timers.handshake = None;
         self.timers.next_ping = self.config.ping_rate.map(|t| now + t);

@@ -63,6 +63,7 @@ impl Connection {
 
     pub(super) fn input_arrived(&mut self, now: Instant) {
         self.now = now;
+        self.busy = true;
         match self.phase {
             Phase::Draining { .. } | Phase::Done => self.input = InputBuffer::new(),
             Phase::Open => {
@@ -81,8 +82,40 @@ impl Connection {
         }
     }
 
+    /// The driver has read all there is and is about to wait for more.
+    /// A connection with traffic keeps its buffers, for the next read and
+    /// the next send: freeing them at each wait and making them again after
+    /// it cost the tokio echo round trip a sixth of its instructions
+    /// (docs/bench.md, "Figures behind the code's choices"). Whether there
+    /// was traffic is looked at once per [`BUFFER_LINGER`], at a deadline,
+    /// not at each wait (a task may wait several times per message). A
+    /// connection that has had no input for that long frees them
+    /// ([`shrink_idle_buffers`](Self::shrink_idle_buffers)) and this returns
+    /// `true`, for the driver to free its own too: an idle connection costs
+    /// only its state, and buffers outlive the traffic by one to two
+    /// lingers.
+    pub fn waiting(&mut self) -> bool {
+        if self.timers.linger.is_some() {
+            return false;
+        }
+        if std::mem::take(&mut self.busy) && matches!(self.phase, Phase::Open) {
+            self.timers.linger = Some(self.now + BUFFER_LINGER);
+            return false;
+        }
+        self.shrink_idle_buffers();
+        true
+    }
+
+    /// The memory the connection's buffers hold, for tests of when they
+    /// are freed.
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.input.capacity() + self.output.capacity() + self.scratch.capacity()
+    }
+
     /// Frees buffers that hold nothing, so an idle connection costs only its
-    /// state. Call when the network has nothing more to read for now.
+    /// state. [`waiting`](Self::waiting) calls it once the connection has
+    /// gone quiet; call it directly to free them at once.
     pub fn shrink_idle_buffers(&mut self) {
         self.input.release();
         if self.pending_output() == 0 && self.output.capacity() > 0 {

@@ -37,7 +37,7 @@ impl Connection {
                 if self.close_sent { None } else { t.next_ping },
                 t.next_poll,
                 t.unresponsive,
-                None,
+                t.linger,
             ],
             Phase::Draining { .. } => [t.close, None, None, None, None],
             Phase::Done => [None; 5],
@@ -70,6 +70,12 @@ impl Connection {
             }
             Phase::Open => {
                 self.phase = Phase::Open;
+                if due(self.timers.linger) {
+                    // The driver's next `waiting` keeps the buffers for
+                    // another linger if there was input since the last
+                    // look, or frees them.
+                    self.timers.linger = None;
+                }
                 if due(self.timers.next_ping) {
                     if !self.close_sent && !self.write_buffer_full(0) {
                         self.send_keepalive_ping(now);
