@@ -164,53 +164,71 @@ struct Running {
     lowat: RecvLowat,
     /// What the server's TCP had acknowledged at the last deadline.
     progress: PeerProgress,
+    /// The transport is plain TCP: it holds no bytes to write of its own.
+    plain: bool,
+    /// Our last write found the socket full: bytes wait in the writer.
+    write_waiting: bool,
 }
 
 impl Running {
+    /// One lock of the core covers decoding, the read and the wait's
+    /// bookkeeping; the write half is taken only when there is something to
+    /// write (the core queued bytes, an earlier write was left waiting for
+    /// the socket, a dropped send left the rest of its bytes, or the
+    /// transport may buffer bytes of its own, as TLS does). Each lock and each look at the writer was a few dozen
+    /// instructions, several times per message.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
         loop {
+            let mut core = shared.core();
             // `ahead` is empty here: `EventStream::poll_next` took what it
             // held, and it is filled only with an event returned at once.
-            let event = shared
-                .core()
-                .poll_event_ahead(&mut self.ahead, DECODE_AHEAD);
-            if let Some(event) = event {
+            if let Some(event) = core.poll_event_ahead(&mut self.ahead, DECODE_AHEAD) {
                 return Poll::Ready(Some(event));
             }
             // Decoding may have queued pongs or a Close; senders may have
             // left bytes when they let go of the write half.
-            let flush_busy = match shared.poll_flush(cx, false) {
-                Poll::Ready(Err(e)) => {
-                    shared.core().handle_io_error(e);
-                    continue;
+            let mut flush_busy = false;
+            if !self.plain
+                || self.write_waiting
+                || core.is_done()
+                || !core.poll_transmit().is_empty()
+                || shared.take_handoff()
+            {
+                drop(core);
+                match shared.poll_flush(cx, false) {
+                    Poll::Ready(Err(e)) => {
+                        self.write_waiting = false;
+                        shared.core().handle_io_error(e);
+                        continue;
+                    }
+                    Poll::Ready(Ok(wrote)) => {
+                        self.write_waiting = false;
+                        flush_busy = !wrote;
+                    }
+                    // The socket is full; its readiness wakes us.
+                    Poll::Pending => self.write_waiting = true,
                 }
-                Poll::Ready(Ok(wrote)) => !wrote,
-                // The socket is full; its readiness wakes us.
-                Poll::Pending => false,
-            };
-            if shared.core().is_done() {
+                core = shared.core();
+            }
+            if core.is_done() {
+                drop(core);
                 shared.close_now();
                 return Poll::Ready(None);
             }
-            let read = {
-                let mut core = shared.core();
-                if let Some(tcp) = self.read.tcp() {
-                    self.lowat.update(tcp, core.input_wanted());
-                }
-                let buf = core.input_buffer();
-                tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, buf)
-            };
+            if let Some(tcp) = self.read.tcp() {
+                self.lowat.update(tcp, core.input_wanted());
+            }
+            let read =
+                tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, core.input_buffer());
             match read {
-                Poll::Ready(Ok(0)) => shared.core().handle_eof(now()),
-                Poll::Ready(Ok(_)) => shared.core().input_written(now()),
-                Poll::Ready(Err(e)) => shared.core().handle_io_error(e),
+                Poll::Ready(Ok(0)) => core.handle_eof(now()),
+                Poll::Ready(Ok(_)) => core.input_written(now()),
+                Poll::Ready(Err(e)) => core.handle_io_error(e),
                 Poll::Pending => {
-                    let (deadline, quiet) = {
-                        let mut core = shared.core();
-                        let quiet = core.waiting();
-                        (core.next_deadline(), quiet)
-                    };
+                    let quiet = core.waiting();
+                    let deadline = core.next_deadline();
+                    drop(core);
                     if quiet && self.ahead.capacity() > 0 {
                         self.ahead = VecDeque::new();
                     }
@@ -346,6 +364,8 @@ impl EventStream {
                             this.state = State::Running(Box::new(Running {
                                 shared,
                                 ahead: VecDeque::new(),
+                                plain: read.tcp().is_some(),
+                                write_waiting: false,
                                 read,
                                 sleep: Box::pin(tokio::time::sleep_until(
                                     tokio::time::Instant::now(),

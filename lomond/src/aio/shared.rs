@@ -15,6 +15,7 @@ use futures_util::task::AtomicWaker;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -148,6 +149,7 @@ struct WakeOnDrop<'a>(&'a Shared);
 
 impl Drop for WakeOnDrop<'_> {
     fn drop(&mut self) {
+        self.0.handed_off.store(true, Ordering::Release);
         self.0.stream_waker.wake();
         self.0.sink_waker.wake();
     }
@@ -165,6 +167,9 @@ pub(crate) struct Shared {
     pub(crate) stream_waker: AtomicWaker,
     /// A sink waiting for the write half: woken when a sender releases it.
     pub(crate) sink_waker: AtomicWaker,
+    /// A flush was dropped mid-write: the rest of its bytes wait in the
+    /// writer, with no sign of them in the core.
+    handed_off: AtomicBool,
 }
 
 impl Shared {
@@ -185,6 +190,7 @@ impl Shared {
             }),
             stream_waker: AtomicWaker::new(),
             sink_waker: AtomicWaker::new(),
+            handed_off: AtomicBool::new(false),
         }
     }
 
@@ -239,6 +245,13 @@ impl Shared {
             },
             None => Poll::Ready(Ok(false)),
         }
+    }
+
+    /// Whether a dropped flush left bytes in the writer since the last call
+    /// (the event stream then writes them).
+    #[inline]
+    pub(crate) fn take_handoff(&self) -> bool {
+        self.handed_off.load(Ordering::Relaxed) && self.handed_off.swap(false, Ordering::Acquire)
     }
 
     /// Whether a task holds the write half (and will wake the stream when
