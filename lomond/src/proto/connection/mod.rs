@@ -244,6 +244,10 @@ impl Connection {
     #[inline]
     pub fn poll_event_general(&mut self) -> Option<Event> {
         if self.events.is_empty() {
+            if self.input.is_empty() && !self.eof && matches!(self.phase, Phase::Open) {
+                // Nothing to decode: what a driver asks before each read.
+                return None;
+            }
             if let Some(event) = self.process() {
                 return Some(event);
             }
