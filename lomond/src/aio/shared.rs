@@ -9,7 +9,7 @@
 
 use crate::lock::lock;
 use crate::proto::Connection;
-use crate::transport::segment::segment_size;
+use crate::transport::segment::SegmentSize;
 use crate::transport::WriteHalf;
 use futures_util::task::AtomicWaker;
 use std::future::{poll_fn, Future};
@@ -34,6 +34,7 @@ pub(crate) struct Writer {
     stall: Option<Pin<Box<Sleep>>>,
     /// Whether `stall` is armed for the current stall.
     stalled: bool,
+    segment: SegmentSize,
 }
 
 impl Writer {
@@ -58,7 +59,7 @@ impl Writer {
                 }
                 // Unit 0 (not `whole`) takes everything.
                 let unit = match &self.half {
-                    Some(half) if whole => half.tcp().map_or(0, segment_size),
+                    Some(half) if whole => half.tcp().map_or(0, |tcp| self.segment.get(tcp)),
                     _ => 0,
                 };
                 lock(core).take_transmit_whole(&mut self.buf, unit);
@@ -187,6 +188,7 @@ impl Shared {
                 timeout: write_timeout,
                 stall: None,
                 stalled: false,
+                segment: SegmentSize::default(),
             }),
             stream_waker: AtomicWaker::new(),
             sink_waker: AtomicWaker::new(),

@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Outgoing bytes past which `poll_ready` first writes what is queued (in
 /// whole TCP segments; the short tail waits for more, or for a flush).
-const SINK_HIGH_WATER: usize = 64 << 10;
+const SINK_HIGH_WATER: usize = 128 << 10;
 
 /// Data messages up to this size are encoded as they are fed, into the
 /// stream's [`Outbox`], and reach the core 16 at a time under one lock (the

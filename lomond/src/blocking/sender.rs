@@ -6,7 +6,7 @@ use crate::proto::Outgoing;
 use std::sync::Arc;
 
 /// Queued bytes past which `feed_*` writes.
-const FEED_FLUSH_AT: usize = 64 << 10;
+const FEED_FLUSH_AT: usize = 128 << 10;
 
 /// A cloneable handle for sending on a [`WebSocket`](crate::WebSocket) from
 /// any thread. Each call encodes the frame and writes it before returning,
@@ -88,7 +88,7 @@ impl Sender {
     /// go, and so does the event iterator before it waits for the network.
     /// So a thread that answers the events it iterates can feed its
     /// replies: they go out together once it has caught up with what has
-    /// arrived. Past 64 KiB queued, it writes (so memory stays bounded):
+    /// arrived. Past 128 KiB queued, it writes (so memory stays bounded):
     /// whole TCP segments, keeping a short tail for the next write.
     pub fn feed_text(&self, text: impl AsRef<str>) -> Result<(), SendError> {
         self.feed(Outgoing::text(text.as_ref()))

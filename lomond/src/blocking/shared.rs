@@ -19,6 +19,7 @@ use crate::lock::lock;
 use crate::persist::outbox::{self, Outbox};
 use crate::persist::{OutboxLimits, Unsent};
 use crate::proto::{Connection, Outgoing};
+use crate::transport::segment::SegmentSize;
 use crate::transport::Socket;
 use std::io;
 use std::ops::{Deref, DerefMut};
@@ -98,6 +99,7 @@ struct Writer {
     buf: Vec<u8>,
     /// None before the connection and after it ends.
     stream: Option<Arc<Socket>>,
+    segment: SegmentSize,
 }
 
 /// One WebSocket's connection, shared by its event iterator and senders.
@@ -363,12 +365,20 @@ impl Shared {
                 // This drain covers whoever asked before it began.
                 self.flush_wanted.store(false, Ordering::SeqCst);
             }
-            let Writer { buf, stream } = &mut *writer;
+            let Writer {
+                buf,
+                stream,
+                segment,
+            } = &mut *writer;
             let Some(stream) = stream else {
                 // Not connected, or over: nothing can be written.
                 return Ok(());
             };
-            let unit = if whole { stream.segment_size() } else { 0 };
+            let unit = if whole {
+                stream.segment_size(segment)
+            } else {
+                0
+            };
             loop {
                 match self.live() {
                     // Unit 0 (not `whole`) takes everything.

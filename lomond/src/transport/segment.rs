@@ -4,7 +4,7 @@
 //! With Nagle off, a write that is not a multiple of the segment size ends
 //! in a short segment, sent at once, and every segment costs the same
 //! transmit, receive and acknowledgement work whatever its size. Coalesced
-//! output is written at 64 KiB: on loopback (segments of 65,483 bytes) that
+//! output was written at 64 KiB (128 KiB now): on loopback (segments of 65,483 bytes) that
 //! was two segments per write, one of them a few hundred bytes. Writing the
 //! whole segments and keeping the tail for the next write halved the
 //! segments (24,055 -> 12,459 sending 524,288 messages of 1 KiB) and cut
@@ -14,8 +14,11 @@
 //! / 0.198 per 1,000). Sending 16-byte messages, 3,000 to a write, is
 //! unchanged.
 //!
-//! The size is read again for each such write: Linux starts a connection
-//! at half the peer's first window and raises it as the window grows.
+//! Linux starts a connection at half the peer's first window and raises
+//! the size as the window grows, so it is read again after [`READ_EVERY`]
+//! whole writes, and less often while it stays the same ([`SegmentSize`]);
+//! reading it at every write was one `getsockopt` per `sendto`, twice the
+//! system calls of sending.
 
 /// The segment size the kernel is sending with, or 0 where it cannot say.
 #[cfg(unix)]
@@ -31,6 +34,50 @@ pub(crate) fn segment_size<S>(_socket: &S) -> usize {
     0
 }
 
+/// How many whole writes use one reading of the segment size at first;
+/// each reading that finds it unchanged doubles that, up to
+/// [`READ_EVERY_MOST`].
+pub(crate) const READ_EVERY: u32 = 32;
+/// The most writes one reading serves.
+pub(crate) const READ_EVERY_MOST: u32 = 4096;
+
+/// A connection's segment size, read from the kernel at the first whole
+/// write and again after [`READ_EVERY`] writes, less often while it stays
+/// the same.
+#[derive(Debug, Default)]
+pub(crate) struct SegmentSize {
+    size: usize,
+    /// Writes left before the size is read again.
+    left: u32,
+    /// Writes the last reading serves.
+    every: u32,
+}
+
+impl SegmentSize {
+    /// The segment size for the next whole write on `socket`.
+    #[cfg(unix)]
+    pub(crate) fn get(&mut self, socket: &impl std::os::fd::AsFd) -> usize {
+        if self.left == 0 {
+            let size = segment_size(socket);
+            self.every = if size == self.size && self.every > 0 {
+                (self.every * 2).min(READ_EVERY_MOST)
+            } else {
+                READ_EVERY
+            };
+            self.size = size;
+            self.left = self.every;
+        }
+        self.left -= 1;
+        self.size
+    }
+
+    /// The segment size for the next whole write on `socket`.
+    #[cfg(not(unix))]
+    pub(crate) fn get<S>(&mut self, _socket: &S) -> usize {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +89,33 @@ mod tests {
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let size = segment_size(&client);
         assert!((500..=65_535).contains(&size), "{size}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_size_is_read_again_less_often_while_it_stays_the_same() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut cache = SegmentSize::default();
+        let size = segment_size(&client);
+        assert_eq!(cache.get(&client), size);
+        // A stale reading stays in use until the next read is due; the
+        // changed size found then is read again as soon as at first.
+        cache.size = 7;
+        for _ in 1..READ_EVERY {
+            assert_eq!(cache.get(&client), 7);
+        }
+        assert_eq!(cache.get(&client), size);
+        assert_eq!(cache.every, READ_EVERY);
+        // Unchanged readings double the writes each serves.
+        for _ in 1..READ_EVERY {
+            cache.get(&client);
+        }
+        cache.get(&client);
+        assert_eq!(cache.every, READ_EVERY * 2);
+        for _ in 0..READ_EVERY_MOST * 4 {
+            cache.get(&client);
+        }
+        assert_eq!(cache.every, READ_EVERY_MOST);
     }
 }

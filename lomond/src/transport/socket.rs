@@ -208,9 +208,10 @@ impl Socket {
         }
     }
 
-    /// The TCP segment size to write whole segments of, or 0 (no unit).
-    pub(crate) fn segment_size(&self) -> usize {
-        self.tcp().map_or(0, super::segment::segment_size)
+    /// The TCP segment size to write whole segments of, or 0 (no unit),
+    /// read through the connection's `cache`.
+    pub(crate) fn segment_size(&self, cache: &mut super::segment::SegmentSize) -> usize {
+        self.tcp().map_or(0, |tcp| cache.get(tcp))
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -287,7 +288,7 @@ mod tests {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         let a = Socket::new(a);
         assert!(a.tcp().is_none());
-        assert_eq!(a.segment_size(), 0);
+        assert_eq!(a.segment_size(&mut Default::default()), 0);
         a.write_all(b"hello").unwrap();
         let mut got = [0; 5];
         (&b).read_exact(&mut got).unwrap();
