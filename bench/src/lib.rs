@@ -87,6 +87,13 @@ pub enum Scenario {
     Echo(usize),
     /// Open `count` connections and hold them.
     Idle,
+    /// Open `count` connections to the echo endpoint from several loopback
+    /// source addresses, hold them, and time pings on a sample (see
+    /// `bench/scale.sh`).
+    Scale,
+    /// `count` connections to the echo endpoint, each sending `size` bytes
+    /// every 100 ms: client CPU per message.
+    Active,
 }
 
 /// One run's parameters.
@@ -116,6 +123,7 @@ impl Run {
             Scenario::Send => format!("{base}/sink?{z}"),
             Scenario::Echo(_) => format!("{base}/echo?{z}"),
             Scenario::Idle => format!("{base}/idle"),
+            Scenario::Scale | Scenario::Active => format!("{base}/echo"),
         }
     }
 
@@ -181,6 +189,8 @@ pub fn client_main(run_lib: impl FnOnce(&str, &Run) -> Result<usize>) -> Result<
             "echo1" => Scenario::Echo(1),
             "echo64" => Scenario::Echo(64),
             "idle" => Scenario::Idle,
+            "scale" => Scenario::Scale,
+            "active" => Scenario::Active,
             other => return Err(format!("unknown scenario {other}").into()),
         },
         deflate,

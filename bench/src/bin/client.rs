@@ -33,6 +33,9 @@ fn main() -> Result<()> {
         if run.deflate && !DEFLATE_LIBS.contains(&lib) {
             return Err(format!("{lib} has no permessage-deflate").into());
         }
+        if matches!(run.scenario, Scenario::Scale | Scenario::Active) {
+            return runtime.block_on(scale::run(lib, run));
+        }
         Ok(match lib {
             "lomond-blocking" => blocking::lomond(run)?,
             "floor" => lomond_bench::floor::run(run)?,
@@ -123,6 +126,8 @@ trait Msg: Sized {
     /// Payload length of a data message; None for anything else.
     fn len(&self) -> Option<usize>;
     fn as_text(&self) -> Option<&str>;
+    fn ping() -> Self;
+    fn is_pong(&self) -> bool;
 }
 
 struct LomondMsg;
@@ -164,6 +169,12 @@ impl Msg for yawc::frame::Frame {
             .then(|| std::str::from_utf8(self.payload()).ok())
             .flatten()
     }
+    fn ping() -> Self {
+        Self::ping(Bytes::from_static(b"p"))
+    }
+    fn is_pong(&self) -> bool {
+        self.opcode() == yawc::frame::OpCode::Pong
+    }
 }
 
 impl Msg for lomond::aio::Message {
@@ -185,6 +196,12 @@ impl Msg for lomond::aio::Message {
             lomond::aio::Message::Text(t) => Some(t),
             _ => None,
         }
+    }
+    fn ping() -> Self {
+        lomond::aio::Message::Ping(Bytes::from_static(b"p"))
+    }
+    fn is_pong(&self) -> bool {
+        matches!(self, lomond::aio::Message::Pong(_))
     }
 }
 
@@ -208,6 +225,12 @@ impl Msg for tokio_tungstenite::tungstenite::Message {
             _ => None,
         }
     }
+    fn ping() -> Self {
+        Self::Ping(Bytes::from_static(b"p"))
+    }
+    fn is_pong(&self) -> bool {
+        matches!(self, Self::Pong(_))
+    }
 }
 
 impl Msg for tokio_websockets::Message {
@@ -222,6 +245,301 @@ impl Msg for tokio_websockets::Message {
     }
     fn as_text(&self) -> Option<&str> {
         self.as_text()
+    }
+    fn ping() -> Self {
+        tokio_websockets::Message::ping(Bytes::from_static(b"p"))
+    }
+    fn is_pong(&self) -> bool {
+        self.is_pong()
+    }
+}
+
+/// Connections at scale (`scale`, `active`), over TCP streams opened here
+/// from loopback source addresses 127.0.0.2 and up, so that more
+/// connections than the ephemeral port range holds reach one server port.
+/// Each connection is a task of one current-thread runtime.
+mod scale {
+    use super::*;
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::rc::Rc;
+    use std::time::{Duration, Instant};
+    use tokio::net::{TcpSocket, TcpStream};
+    use tokio::sync::{mpsc, oneshot};
+
+    /// Connections per source address: under the 28,232 ports of Linux's
+    /// default ephemeral range.
+    const PER_SOURCE: usize = 25_000;
+    /// Connections whose ping round trip is timed once all are open.
+    const SAMPLE: usize = 100;
+    /// The interval at which each active connection sends.
+    const EVERY: Duration = Duration::from_millis(100);
+    /// How long active connections are measured, after a second to settle.
+    const MEASURE: Duration = Duration::from_secs(10);
+
+    pub async fn run(lib: &str, run: &Run) -> Result<usize> {
+        let url = run.url();
+        match lib {
+            "lomond-tokio" => {
+                at_scale::<LomondMsg, _, _, _>(run, |tcp| {
+                    let url = url.clone();
+                    async move {
+                        let ws = lomond::WebSocket::new(&url)?.ping_rate(None).poll(None);
+                        let (ws, _) = lomond::aio::client_async_with(ws, tcp).await?;
+                        Ok::<_, Box<dyn std::error::Error>>(ws)
+                    }
+                })
+                .await
+            }
+            "tokio-tungstenite" => {
+                at_scale::<TungMsg, _, _, _>(run, |tcp| {
+                    let url = url.clone();
+                    async move {
+                        let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+                        Ok::<_, Box<dyn std::error::Error>>(ws)
+                    }
+                })
+                .await
+            }
+            "tokio-websockets" => {
+                at_scale::<TwsMsg, _, _, _>(run, |tcp| {
+                    let url = url.clone();
+                    async move {
+                        let (ws, _) = tokio_websockets::ClientBuilder::new()
+                            .uri(&url)?
+                            .connect_on(tcp)
+                            .await?;
+                        Ok::<_, Box<dyn std::error::Error>>(ws)
+                    }
+                })
+                .await
+            }
+            "yawc" => {
+                at_scale::<YawcMsg, _, _, _>(run, |tcp| {
+                    let url = url.clone();
+                    async move {
+                        let options = yawc::Options::default().with_no_delay();
+                        let ws = yawc::WebSocket::handshake(url.parse()?, tcp, options).await?;
+                        Ok::<_, Box<dyn std::error::Error>>(
+                            ws.map(Ok::<_, std::convert::Infallible>),
+                        )
+                    }
+                })
+                .await
+            }
+            other => Err(format!("{other} runs no scale scenario here").into()),
+        }
+    }
+
+    /// A TCP connection to `server`, the `i`th, from 127.0.N.(2 + i / 25,000),
+    /// where N is `SCALE_SOURCE_NET` (0 by default): each run of a script
+    /// takes its own addresses, clear of the last run's TIME_WAIT.
+    async fn tcp(i: usize, server: SocketAddr) -> Result<TcpStream> {
+        let net = std::env::var("SCALE_SOURCE_NET")
+            .ok()
+            .and_then(|v| v.parse::<u8>().ok())
+            .unwrap_or(0);
+        let host = u8::try_from(2 + i / PER_SOURCE).map_err(|_| "too many connections")?;
+        let socket = TcpSocket::new_v4()?;
+        // The port is chosen at connect, by the whole address pair: chosen
+        // at bind, each bind searches past every port bound so far.
+        {
+            use std::os::fd::AsRawFd;
+            let on: libc::c_int = 1;
+            // SAFETY: the descriptor is the live socket's; the option's value
+            // is a c_int that outlives the call, its size passed with it.
+            let r = unsafe {
+                libc::setsockopt(
+                    socket.as_raw_fd(),
+                    libc::IPPROTO_IP,
+                    libc::IP_BIND_ADDRESS_NO_PORT,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if r != 0 {
+                return Err(std::io::Error::last_os_error().into());
+            }
+        }
+        socket.bind(SocketAddr::from((Ipv4Addr::new(127, 0, net, host), 0)))?;
+        let stream = socket.connect(server).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn at_scale<L, S, E, F>(run: &Run, open: impl Fn(TcpStream) -> F) -> Result<usize>
+    where
+        L: Lib + 'static,
+        S: Stream<Item = std::result::Result<L::M, E>> + Sink<L::M> + Unpin + 'static,
+        L::M: 'static,
+        E: std::error::Error + 'static,
+        <S as Sink<L::M>>::Error: std::error::Error + 'static,
+        F: Future<Output = Result<S>>,
+    {
+        let url = url::Url::parse(&run.url())?;
+        let server = SocketAddr::from((
+            url.host_str().ok_or("no host")?.parse::<Ipv4Addr>()?,
+            url.port().ok_or("no port")?,
+        ));
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async move {
+                match run.scenario {
+                    Scenario::Scale => idle::<L, S, E, F>(run, server, open).await,
+                    _ => active::<L, S, E, F>(run, server, open).await,
+                }
+            })
+            .await
+    }
+
+    /// Opens `count` connections and holds them, each read by its own task;
+    /// then times a ping on a sample of them, one after another. Prints
+    /// `scale LIB COUNT open_secs bytes_per_connection ping_median_us
+    /// ping_max_us`.
+    async fn idle<L, S, E, F>(
+        run: &Run,
+        server: SocketAddr,
+        open: impl Fn(TcpStream) -> F,
+    ) -> Result<usize>
+    where
+        L: Lib + 'static,
+        S: Stream<Item = std::result::Result<L::M, E>> + Sink<L::M> + Unpin + 'static,
+        L::M: 'static,
+        E: std::error::Error + 'static,
+        <S as Sink<L::M>>::Error: std::error::Error + 'static,
+        F: Future<Output = Result<S>>,
+    {
+        let before = current_rss();
+        let start = Instant::now();
+        let every = (run.count / SAMPLE).max(1);
+        let mut probes = Vec::new();
+        for i in 0..run.count {
+            let ws = open(tcp(i, server).await?).await?;
+            if i % every == 0 {
+                let (tx, rx) = mpsc::channel(1);
+                probes.push(tx);
+                tokio::task::spawn_local(probe::<L, S, E>(ws, rx));
+            } else {
+                let mut ws = ws;
+                tokio::task::spawn_local(async move { while let Some(Ok(_)) = ws.next().await {} });
+            }
+        }
+        let opened = start.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let per = current_rss().saturating_sub(before) / run.count.max(1);
+        let mut rtts = Vec::new();
+        for probe in &probes {
+            let (tx, rx) = oneshot::channel();
+            probe.send(tx).await.map_err(|_| "a probe ended")?;
+            let rtt = tokio::time::timeout(Duration::from_secs(10), rx)
+                .await
+                .map_err(|_| "no pong within 10 s")??;
+            rtts.push(rtt.as_micros());
+        }
+        rtts.sort_unstable();
+        let lib = std::env::args().nth(1).unwrap_or_default();
+        println!(
+            "scale {lib} {} {opened:.2} {per} {} {}",
+            run.count,
+            rtts[rtts.len() / 2],
+            rtts[rtts.len() - 1]
+        );
+        Ok(per)
+    }
+
+    /// A sampled connection: pings when asked, and answers with the round
+    /// trip once the pong is back.
+    async fn probe<L, S, E>(mut ws: S, mut asks: mpsc::Receiver<oneshot::Sender<Duration>>)
+    where
+        L: Lib + 'static,
+        S: Stream<Item = std::result::Result<L::M, E>> + Sink<L::M> + Unpin,
+    {
+        let mut waiting: Option<(Instant, oneshot::Sender<Duration>)> = None;
+        loop {
+            tokio::select! {
+                ask = asks.recv() => {
+                    let Some(reply) = ask else { return };
+                    let sent = Instant::now();
+                    if ws.send(L::M::ping()).await.is_err() {
+                        return;
+                    }
+                    waiting = Some((sent, reply));
+                }
+                message = ws.next() => match message {
+                    Some(Ok(m)) if m.is_pong() => {
+                        if let Some((sent, reply)) = waiting.take() {
+                            let _ = reply.send(sent.elapsed());
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => return,
+                },
+            }
+        }
+    }
+
+    /// `count` connections, each sending `size` bytes every 100 ms (their
+    /// phases spread over the interval) and reading the echoes; after a
+    /// second to settle, client CPU is measured over 10 s. Prints `active
+    /// LIB COUNT messages cpu_secs us_per_message`.
+    async fn active<L, S, E, F>(
+        run: &Run,
+        server: SocketAddr,
+        open: impl Fn(TcpStream) -> F,
+    ) -> Result<usize>
+    where
+        L: Lib + 'static,
+        S: Stream<Item = std::result::Result<L::M, E>> + Sink<L::M> + Unpin + 'static,
+        L::M: 'static,
+        E: std::error::Error + 'static,
+        <S as Sink<L::M>>::Error: std::error::Error + 'static,
+        F: Future<Output = Result<S>>,
+    {
+        let echoed = Rc::new(Cell::new(0u64));
+        let payload = run.payload();
+        let start = tokio::time::Instant::now();
+        for i in 0..run.count {
+            let mut ws = open(tcp(i, server).await?).await?;
+            let echoed = echoed.clone();
+            let payload = payload.clone();
+            let phase = EVERY.mul_f64(i as f64 / run.count as f64);
+            tokio::task::spawn_local(async move {
+                let mut tick = tokio::time::interval_at(start + phase, EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            if ws.send(L::M::data(&payload)).await.is_err() {
+                                return;
+                            }
+                        }
+                        message = ws.next() => match message {
+                            Some(Ok(m)) => {
+                                if m.len().is_some() {
+                                    echoed.set(echoed.get() + 1);
+                                }
+                            }
+                            _ => return,
+                        },
+                    }
+                }
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (cpu0, _) = lomond_bench::cpu_and_rss();
+        let n0 = echoed.get();
+        tokio::time::sleep(MEASURE).await;
+        let (cpu1, _) = lomond_bench::cpu_and_rss();
+        let n = echoed.get() - n0;
+        let cpu = cpu1 - cpu0;
+        let lib = std::env::args().nth(1).unwrap_or_default();
+        println!(
+            "active {lib} {} {n} {cpu:.3} {:.2}",
+            run.count,
+            cpu * 1e6 / n.max(1) as f64
+        );
+        Ok(0)
     }
 }
 
@@ -311,7 +629,7 @@ mod generic {
                     }
                 }
             }
-            Scenario::Idle => unreachable!(),
+            Scenario::Idle | Scenario::Scale | Scenario::Active => unreachable!(),
         }
         let _ = ws.close().await;
         Ok(0)
@@ -427,7 +745,7 @@ mod blocking {
                     }
                 }
             }
-            Scenario::Idle => unreachable!(),
+            Scenario::Idle | Scenario::Scale | Scenario::Active => unreachable!(),
         }
         let _ = ws.close(None);
         Ok(0)
@@ -531,7 +849,7 @@ mod fastws {
                     }
                 }
             }
-            Scenario::Idle => unreachable!(),
+            Scenario::Idle | Scenario::Scale | Scenario::Active => unreachable!(),
         }
         let _ = ws.write_frame(Frame::close(1000, b"")).await;
         Ok(0)
