@@ -23,8 +23,11 @@ fn main() -> Result<()> {
 }
 
 async fn run_ratchet(run: &Run) -> Result<usize> {
-    if run.scenario == Scenario::Idle {
-        return Err("idle is not measured for ratchet".into());
+    if matches!(
+        run.scenario,
+        Scenario::Idle | Scenario::Scale | Scenario::Active
+    ) {
+        return Err("idle and scale are not measured for ratchet".into());
     }
     let url = run.url();
     let host = url
@@ -95,7 +98,7 @@ async fn run_ratchet(run: &Run) -> Result<usize> {
                 buf.clear();
             }
         }
-        Scenario::Idle => unreachable!(),
+        Scenario::Idle | Scenario::Scale | Scenario::Active => unreachable!(),
     }
     let _ = ws
         .close(ratchet_rs::CloseReason::new(
