@@ -8,23 +8,9 @@
 # cargo build --release -p lomond-bench. Needs strace (apt-get install
 # strace). CASES="echo1:32:2000:4000 ..." narrows the run.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/target/release
-scheme=${1:-ws}
-libs=${2:-}
-command -v strace >/dev/null || { echo "[syscalls] strace is missing: apt-get install strace" >&2; exit 1; }
-if [ -z "$libs" ]; then
-  if [ "$scheme" = wss ]; then libs=lomond-blocking,lomond-tokio,tokio-websockets,tokio-tungstenite
-  else libs=lomond-blocking,lomond-tokio,tungstenite,tokio-tungstenite,fastwebsockets,tokio-websockets,yawc; fi
-fi
-tls=(); [ "$scheme" = wss ] && tls=(--tls)
-port=$((20000 + RANDOM % 20000))
-"$bin/bench-server" 127.0.0.1:$port "${tls[@]}" >/dev/null 2>&1 &
-srv=$!
-work=$(mktemp -d)
-trap 'kill $srv 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-cases=${CASES:-"recv:16:20000:40000 recv:1024:20000:40000 recv:65536:500:1000 send:16:20000:40000 send:1024:20000:40000 send:65536:500:1000 echo1:32:2000:4000 echo64:32:20000:40000"}
+tool=syscalls needs=strace
+# shellcheck source=bench/counts.sh
+source "$(dirname "$0")/counts.sh"
 count() { # LIB SCENARIO SIZE N: "name calls" lines of one run
   strace -f -c -o "$work/st" "$bin/bench-client" "$1" "$2" "$3" "$4" "$scheme://127.0.0.1:$port/" \
     >/dev/null 2>"$work/err" \
