@@ -44,8 +44,9 @@ enum State {
 /// connection.
 ///
 /// The stream reads straight into the protocol core's buffer (no copy, and
-/// no buffer kept once the connection has gone quiet), writes what the core queues, and sleeps until
-/// the core's next deadline. It ends after `ConnectFail` or `Disconnected`.
+/// no buffer kept once the connection has gone quiet), writes what the core
+/// queues, and sleeps until the core's next deadline. It ends after
+/// `ConnectFail` or `Disconnected`.
 /// Dropping it mid-connection sends a Close (1001, going away) if the socket
 /// takes it at once, and closes the socket.
 pub struct EventStream {
@@ -174,8 +175,9 @@ impl Running {
     /// bookkeeping; the write half is taken only when there is something to
     /// write (the core queued bytes, an earlier write was left waiting for
     /// the socket, a dropped send left the rest of its bytes, or the
-    /// transport may buffer bytes of its own, as TLS does). Each lock and each look at the writer was a few dozen
-    /// instructions, several times per message.
+    /// transport may buffer bytes of its own, as TLS does). Each lock and
+    /// each look at the writer was a few dozen instructions, several times
+    /// per message.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
         loop {

@@ -80,9 +80,8 @@ fn mask_words(out: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
 }
 
 /// [`mask_words_any`] compiled for AVX2: the same blocks in 32-byte lanes,
-/// half the instructions of SSE2 (sending 64 KiB messages, by callgrind:
-/// 15,400 instructions per message in the mask with SSE2, 7,800 with
-/// AVX2; the 8-byte words before took 18,000).
+/// about half the instructions of SSE2's 16-byte ones (docs/bench.md,
+/// "Figures behind the code's choices").
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -124,8 +123,8 @@ fn mask_words_any(out: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
     }
 }
 
-/// The bytes [`mask_words`] masks per step: a multiple of 4, so that every
-/// block starts at key byte 0.
+/// The bytes [`mask_words`] masks per step: whole 8-byte words, so that
+/// every block starts at key byte 0.
 const BLOCK: usize = 128;
 
 /// Payloads shorter than this are masked by [`mask_small`], which needs no

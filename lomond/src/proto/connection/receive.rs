@@ -85,7 +85,7 @@ impl Connection {
     /// The driver has read all there is and is about to wait for more.
     /// A connection with traffic keeps its buffers, for the next read and
     /// the next send: freeing them at each wait and making them again after
-    /// it cost the tokio echo round trip a sixth of its instructions
+    /// it cost the tokio echo round trip a tenth of its instructions
     /// (docs/bench.md, "Figures behind the code's choices"). Whether there
     /// was traffic is looked at once per [`BUFFER_LINGER`], at a deadline,
     /// not at each wait (a task may wait several times per message). A
