@@ -164,8 +164,6 @@ struct Running {
     lowat: RecvLowat,
     /// What the server's TCP had acknowledged at the last deadline.
     progress: PeerProgress,
-    /// The transport is plain TCP: it holds no bytes to write of its own.
-    plain: bool,
     /// Our last write found the socket full: bytes wait in the writer.
     write_waiting: bool,
 }
@@ -190,7 +188,8 @@ impl Running {
             // Decoding may have queued pongs or a Close; senders may have
             // left bytes when they let go of the write half.
             let mut flush_busy = false;
-            if !self.plain
+            // Plain TCP holds no bytes to write of its own.
+            if self.read.tcp().is_none()
                 || self.write_waiting
                 || core.is_done()
                 || !core.poll_transmit().is_empty()
@@ -402,7 +401,6 @@ impl EventStream {
                             this.state = State::Running(Box::new(Running {
                                 shared,
                                 ahead: VecDeque::new(),
-                                plain: read.tcp().is_some(),
                                 write_waiting: false,
                                 read,
                                 timer: Timer::new(),
