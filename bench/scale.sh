@@ -4,9 +4,10 @@
 #
 # - scale: COUNT idle connections (100,000 by default) from loopback
 #   source addresses 127.0.N.2 and up (25,000 each, under the ephemeral
-#   port range; N new for each run, clear of the last run's TIME_WAIT), each read by its own task: time to open them all, client
-#   memory per connection (RSS), and a ping round trip on 100 of them
-#   while all are open.
+#   port range; N new for each run, clear of the last run's TIME_WAIT),
+#   each read by its own task: time to open them all, client memory per
+#   connection (RSS), and a ping round trip on 100 of them while all are
+#   open.
 # - active: ACTIVE connections (10,000) each sending 64 bytes every
 #   100 ms and reading the echo: client CPU per message over 10 s.
 #

@@ -344,37 +344,86 @@ fn send(stream: &mut TcpStream, run: &Run, mut reply: Vec<u8>, z: Option<Deflate
     }
 }
 
+/// The echo scenario's bookkeeping, shared by the blocking and the tokio
+/// floor, which differ only in their I/O: the frames to send, the replies
+/// counted as they end, and how many to send next.
+struct Echo {
+    one: Vec<u8>,
+    burst: Vec<u8>,
+    walker: FrameWalker,
+    count: usize,
+    sent: usize,
+    got: usize,
+    answered: usize,
+}
+
+impl Echo {
+    /// The echo of `run` with `inflight` messages in flight; `first` is the
+    /// first write.
+    fn new(run: &Run, inflight: usize) -> Echo {
+        let one = frame(0x2, false, &run.payload(), KEY);
+        let first = inflight.min(run.count);
+        Echo {
+            burst: one.repeat(first),
+            one,
+            walker: FrameWalker::default(),
+            count: run.count,
+            sent: first,
+            got: 0,
+            answered: 0,
+        }
+    }
+
+    /// The first write: every message in flight at once.
+    fn first(&self) -> &[u8] {
+        &self.burst
+    }
+
+    /// Counts the replies that end in `bytes`.
+    fn feed(&mut self, bytes: &[u8]) -> Result<()> {
+        let got = &mut self.got;
+        self.walker.feed(bytes, |seen| {
+            match seen {
+                Seen::Payload { end: true, .. } => *got += 1,
+                Seen::Payload { .. } => {}
+                Seen::Close => return Err("closed early".into()),
+            }
+            Ok(())
+        })
+    }
+
+    /// What to write now (maybe nothing): one message per reply counted
+    /// since the last call, so that one write answers every reply of the
+    /// last read.
+    fn next(&mut self) -> &[u8] {
+        let more = (self.got - self.answered).min(self.count - self.sent);
+        self.sent += more;
+        self.answered = self.got;
+        &self.burst[..more * self.one.len()]
+    }
+
+    /// Whether every message has been answered.
+    fn done(&self) -> bool {
+        self.answered >= self.count
+    }
+}
+
 fn echo(stream: &mut TcpStream, run: &Run, carry: &[u8], inflight: usize) -> Result<()> {
-    let one = frame(0x2, false, &run.payload(), KEY);
-    let burst = one.repeat(inflight.min(run.count));
-    let mut walker = FrameWalker::default();
-    let (mut sent, got) = (inflight.min(run.count), Cell::new(0usize));
-    stream.write_all(&burst)?;
-    let mut on = |seen: Seen<'_>| -> Result<()> {
-        match seen {
-            Seen::Payload { end: true, .. } => got.set(got.get() + 1),
-            Seen::Payload { .. } => {}
-            Seen::Close => return Err("closed early".into()),
-        }
-        Ok(())
-    };
-    walker.feed(carry, &mut on)?;
+    let mut echo = Echo::new(run, inflight);
+    stream.write_all(echo.first())?;
+    echo.feed(carry)?;
     let mut buf = vec![0u8; CHUNK];
-    let mut answered = 0;
     loop {
-        // One write answers every reply that arrived in the last read.
-        let more = (got.get() - answered).min(run.count - sent);
-        if more > 0 {
-            stream.write_all(&burst[..more * one.len()])?;
-            sent += more;
+        let bytes = echo.next();
+        if !bytes.is_empty() {
+            stream.write_all(bytes)?;
         }
-        answered = got.get();
-        if answered >= run.count {
+        if echo.done() {
             return Ok(());
         }
         match stream.read(&mut buf)? {
             0 => return Err("closed early".into()),
-            n => walker.feed(&buf[..n], &mut on)?,
+            n => echo.feed(&buf[..n])?,
         }
     }
 }
@@ -391,35 +440,21 @@ pub async fn run_tokio(run: &Run) -> Result<usize> {
     let (stream, carry, _) = open(run)?;
     stream.set_nonblocking(true)?;
     let mut stream = tokio::net::TcpStream::from_std(stream)?;
-    let one = frame(0x2, false, &run.payload(), KEY);
-    let burst = one.repeat(inflight.min(run.count));
-    let mut walker = FrameWalker::default();
-    let (mut sent, got) = (inflight.min(run.count), Cell::new(0usize));
-    stream.write_all(&burst).await?;
-    let mut on = |seen: Seen<'_>| -> Result<()> {
-        match seen {
-            Seen::Payload { end: true, .. } => got.set(got.get() + 1),
-            Seen::Payload { .. } => {}
-            Seen::Close => return Err("closed early".into()),
-        }
-        Ok(())
-    };
-    walker.feed(&carry, &mut on)?;
+    let mut echo = Echo::new(run, inflight);
+    stream.write_all(echo.first()).await?;
+    echo.feed(&carry)?;
     let mut buf = vec![0u8; CHUNK];
-    let mut answered = 0;
     loop {
-        let more = (got.get() - answered).min(run.count - sent);
-        if more > 0 {
-            stream.write_all(&burst[..more * one.len()]).await?;
-            sent += more;
+        let bytes = echo.next();
+        if !bytes.is_empty() {
+            stream.write_all(bytes).await?;
         }
-        answered = got.get();
-        if answered >= run.count {
+        if echo.done() {
             break;
         }
         match stream.read(&mut buf).await? {
             0 => return Err("closed early".into()),
-            n => walker.feed(&buf[..n], &mut on)?,
+            n => echo.feed(&buf[..n])?,
         }
     }
     stream
