@@ -985,6 +985,23 @@ fn transmit_can_be_written_in_parts_or_taken() {
 }
 
 #[test]
+fn taking_nothing_leaves_the_output_its_capacity() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    c.send_text("abc").unwrap();
+    let mut buf = Vec::new();
+    c.take_transmit(&mut buf); // the frame's buffer goes to the writer
+    c.take_transmit(&mut buf); // and comes back, emptied
+    assert!(buf.is_empty());
+    let kept = c.buffer_capacity();
+    assert!(kept > 0);
+    let mut writer = Vec::new();
+    c.take_transmit(&mut writer); // nothing to take: nothing moves
+    assert_eq!(c.buffer_capacity(), kept);
+    assert_eq!(writer.capacity(), 0);
+}
+
+#[test]
 fn whole_units_are_taken_and_the_tail_stays_in_order() {
     let now = Instant::now();
     let mut c = open_client(Config::default(), now);
