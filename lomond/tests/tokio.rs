@@ -859,3 +859,75 @@ async fn an_in_memory_pipe_carries_the_request_and_is_closed_on_drop() {
     server_side.read_to_end(&mut rest).await.unwrap();
     assert!(rest.is_empty(), "{rest:?}");
 }
+
+/// Polls `events` once from a task whose cooperative budget is spent, as
+/// it is after a long run of ready I/O.
+async fn poll_with_budget_spent(events: &mut lomond::aio::EventStream) {
+    std::future::poll_fn(|cx| {
+        loop {
+            let spend = std::pin::pin!(tokio::task::coop::consume_budget());
+            if std::future::Future::poll(spend, cx).is_pending() {
+                break;
+            }
+        }
+        assert!(!tokio::task::coop::has_budget_remaining());
+        assert!(events.poll_next_unpin(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_timer_is_armed_when_the_tasks_budget_is_spent() {
+    // A server that never answers the handshake: only the timer ends it.
+    let server = ScriptServer::start(1, |mut s| {
+        let mut sink = [0; 1024];
+        while s.read(&mut sink)? > 0 {}
+        Ok(())
+    })
+    .unwrap();
+    let mut events = ws(&server.url())
+        .handshake_timeout(Some(Duration::from_millis(200)))
+        .event_stream();
+    while let Some(event) = events.next().await {
+        if let Event::Connected { .. } = event {
+            break;
+        }
+    }
+    // The first wait of the connection is the first poll of its timer,
+    // and its deadline, the handshake's, does not move.
+    poll_with_budget_spent(&mut events).await;
+    // Run by a task of its own, which only the stream's wakers wake (a
+    // timeout around the stream would poll it at its own deadline).
+    let rest = tokio::spawn(events.collect::<Vec<_>>());
+    let rest = tokio::time::timeout(Duration::from_secs(5), rest).await;
+    let rest = rest.expect("the handshake timer never fired").unwrap();
+    assert_eq!(names(&rest), ["disconnected"]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_keepalive_timer_wakes_a_stream_polled_by_turns_with_a_noop_waker() {
+    use futures_util::FutureExt;
+    let server = EchoServer::start().unwrap();
+    let mut events = ws(&server.url())
+        .ping_rate(Some(Duration::from_millis(100)))
+        .event_stream();
+    let mut pongs = 0;
+    let waited = tokio::time::timeout(Duration::from_secs(5), async {
+        while pongs < 3 {
+            // As a responder does: take what is there, else wait for it.
+            let event = match events.next().now_or_never() {
+                Some(event) => event,
+                None => events.next().await,
+            };
+            match event {
+                Some(Event::Pong { .. }) => pongs += 1,
+                Some(_) => {}
+                None => break,
+            }
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "woken for {pongs} pongs of 3");
+    assert_eq!(pongs, 3);
+}

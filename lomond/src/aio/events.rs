@@ -228,83 +228,80 @@ impl Running {
                 Poll::Pending => {
                     let quiet = core.waiting();
                     let deadline = core.next_deadline();
+                    if let Some(deadline) = deadline {
+                        if self.timer.elapsed(deadline) {
+                            drop(core);
+                            deadline_passed(shared, &self.read, &self.lowat, &mut self.progress);
+                            continue;
+                        }
+                    }
+                    // Going to sleep: from here on, a sender that leaves
+                    // bytes for us or ends the connection must wake us, and
+                    // so must the timer, through the same waker (see
+                    // `Timer`). Registering only now keeps the per-event
+                    // path free of it, and registering under the core's
+                    // lock means a sender that changes the core after we
+                    // looked at it sees the registration. Missed: a sender
+                    // that let go of the write half (`flush_busy`: it held
+                    // it when we tried) before leaving bytes could not
+                    // wake us, nor a timer that fired before we
+                    // registered.
+                    shared.stream_waker.register(cx.waker());
+                    let missed =
+                        (flush_busy && !core.poll_transmit().is_empty() && !shared.writer_busy())
+                            || (deadline.is_some() && self.timer.sleep.is_elapsed());
                     drop(core);
                     if quiet && self.ahead.capacity() > 0 {
                         self.ahead = VecDeque::new();
                     }
-                    let Some(deadline) = deadline else {
-                        return self.park(cx, flush_busy);
-                    };
-                    if self.timer.elapsed(cx, deadline) {
-                        deadline_passed(shared, &self.read, &self.lowat, &mut self.progress)
-                    } else {
-                        return self.park(cx, flush_busy);
+                    if missed {
+                        cx.waker().wake_by_ref();
                     }
+                    return Poll::Pending;
                 }
             }
         }
     }
-
-    /// Going to sleep: from here on, a sender that leaves bytes for us or
-    /// ends the connection must wake us. Registering only now keeps the
-    /// per-event path free of it. A sender that let go of the write half
-    /// (`flush_busy`: it held it when we tried) or ended the connection
-    /// before we registered could not wake us, so look once more.
-    fn park(&mut self, cx: &mut Context<'_>, flush_busy: bool) -> Poll<Option<Event>> {
-        self.shared.stream_waker.register(cx.waker());
-        let missed = {
-            let core = self.shared.core();
-            core.is_done()
-                || (flush_busy && !core.poll_transmit().is_empty() && !self.shared.writer_busy())
-        };
-        if missed {
-            cx.waker().wake_by_ref();
-        }
-        Poll::Pending
-    }
 }
 
-/// The connection's one timer, for the core's next deadline.
+/// The connection's one timer, for the core's next deadline. It wakes the
+/// connection's `stream_waker`, which the stream registers whenever it
+/// waits, rather than the task that polled it: so the timer is polled only
+/// when the deadline moves (about once a second), and a stream polled by
+/// turns with a no-op waker (`now_or_never`) and its task's does not poll
+/// it at each wait. Polling it at every wait cost a tenth of the
+/// instructions of one.
 struct Timer {
     sleep: Pin<Box<Sleep>>,
     at: Option<std::time::Instant>,
-    /// The task the timer wakes at `at`, once it has been polled.
-    waker: Option<std::task::Waker>,
+    /// Wakes the connection's `stream_waker`.
+    relay: std::task::Waker,
 }
 
 impl Timer {
-    fn new() -> Timer {
+    fn new(relay: std::task::Waker) -> Timer {
         Timer {
             sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             at: None,
-            waker: None,
+            relay,
         }
     }
 
-    /// Whether `deadline` has passed; if not, this task is woken at it.
-    /// The timer is polled again only when the deadline or the task
-    /// changed: a deadline moves about once a second, and polling the
-    /// timer at every wait cost a tenth of the instructions of a wait.
-    fn elapsed(&mut self, cx: &mut Context<'_>, deadline: std::time::Instant) -> bool {
-        if self.at != Some(deadline) {
-            self.sleep
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(deadline));
-            self.at = Some(deadline);
-            self.waker = None;
+    /// Whether `deadline` has passed; if not, the timer is armed for it.
+    fn elapsed(&mut self, deadline: std::time::Instant) -> bool {
+        if self.at == Some(deadline) {
+            return self.sleep.is_elapsed();
         }
-        if let Some(waker) = &self.waker {
-            if waker.will_wake(cx.waker()) {
-                return self.sleep.is_elapsed();
-            }
-        }
-        match self.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => true,
-            Poll::Pending => {
-                self.waker = Some(cx.waker().clone());
-                false
-            }
-        }
+        self.sleep
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(deadline));
+        self.at = Some(deadline);
+        // Outside the task's budget: a `Pending` for a spent budget would
+        // leave the timer unregistered, and it is not polled again until
+        // the deadline moves.
+        let mut cx = Context::from_waker(&self.relay);
+        let armed = tokio::task::coop::unconstrained(self.sleep.as_mut());
+        std::pin::pin!(armed).poll(&mut cx).is_ready()
     }
 }
 
@@ -398,12 +395,13 @@ impl EventStream {
                             let (read, write) = stream.split();
                             let shared = Arc::new(Shared::new(core, write, this.write_timeout));
                             this.slot.set(shared.clone());
+                            let timer = Timer::new(std::task::Waker::from(shared.clone()));
                             this.state = State::Running(Box::new(Running {
                                 shared,
                                 ahead: VecDeque::new(),
                                 write_waiting: false,
                                 read,
-                                timer: Timer::new(),
+                                timer,
                                 lowat: RecvLowat::new(),
                                 progress: PeerProgress::default(),
                             }));

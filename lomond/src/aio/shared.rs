@@ -173,6 +173,17 @@ pub(crate) struct Shared {
     handed_off: AtomicBool,
 }
 
+/// The connection's timer wakes whichever task last waited on the stream.
+impl std::task::Wake for Shared {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.stream_waker.wake();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.stream_waker.wake();
+    }
+}
+
 impl Shared {
     pub(crate) fn new(
         core: Connection,
