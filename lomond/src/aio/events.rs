@@ -16,7 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use tokio::time::Sleep;
 
 /// How many messages the stream decodes ahead under one lock of the core
@@ -166,6 +166,13 @@ struct Running {
     progress: PeerProgress,
     /// Our last write found the socket full: bytes wait in the writer.
     write_waiting: bool,
+    /// The waker the read half and the timer are polled with (see
+    /// [`StreamWake`](super::shared::StreamWake)).
+    relay: Waker,
+    /// The last read found nothing, and its registration stands: until
+    /// the relay is woken or the receive mark moves, another read would
+    /// find nothing too.
+    read_armed: bool,
 }
 
 impl Running {
@@ -178,6 +185,7 @@ impl Running {
     /// per message.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
+        let wake = &*shared.stream_waker;
         loop {
             let mut core = shared.core();
             // `ahead` is empty here: `EventStream::poll_next` took what it
@@ -217,10 +225,24 @@ impl Running {
                 return Poll::Ready(None);
             }
             if let Some(tcp) = self.read.tcp() {
-                self.lowat.update(tcp, core.input_wanted());
+                if self.lowat.update(tcp, core.input_wanted()) {
+                    self.read_armed = false;
+                }
             }
-            let read =
-                tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, core.input_buffer());
+            // A read that found nothing is not tried again before the relay
+            // is woken: each try was a fifth of a responder's round trip,
+            // which waits twice (see `StreamWake`). A new mark may make
+            // bytes readable that were not, so it is read at once.
+            let read = if self.read_armed && !wake.input_woken() {
+                Poll::Pending
+            } else {
+                wake.take_input();
+                let mut relay = Context::from_waker(&self.relay);
+                let buf = core.input_buffer();
+                let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.read), &mut relay, buf);
+                self.read_armed = read.is_pending();
+                read
+            };
             match read {
                 Poll::Ready(Ok(0)) => core.handle_eof(now()),
                 Poll::Ready(Ok(_)) => core.input_written(now()),
@@ -229,7 +251,7 @@ impl Running {
                     let quiet = core.waiting();
                     let deadline = core.next_deadline();
                     if let Some(deadline) = deadline {
-                        if self.timer.elapsed(deadline) {
+                        if self.timer.elapsed(deadline, &self.relay) {
                             drop(core);
                             deadline_passed(shared, &self.read, &self.lowat, &mut self.progress);
                             continue;
@@ -237,19 +259,19 @@ impl Running {
                     }
                     // Going to sleep: from here on, a sender that leaves
                     // bytes for us or ends the connection must wake us, and
-                    // so must the timer, through the same waker (see
-                    // `Timer`). Registering only now keeps the per-event
-                    // path free of it, and registering under the core's
-                    // lock means a sender that changes the core after we
-                    // looked at it sees the registration. Missed: a sender
-                    // that let go of the write half (`flush_busy`: it held
-                    // it when we tried) before leaving bytes could not
-                    // wake us, nor a timer that fired before we
+                    // so must the read and the timer, through the relay.
+                    // Registering only now keeps the per-event path free of
+                    // it, and registering under the core's lock means a
+                    // sender that changes the core after we looked at it
+                    // sees the registration. Missed: a sender that let go
+                    // of the write half (`flush_busy`: it held it when we
+                    // tried) before leaving bytes could not wake us, nor a
+                    // read or timer that woke the relay before we
                     // registered.
-                    shared.stream_waker.register(cx.waker());
+                    wake.register(cx.waker());
                     let missed =
                         (flush_busy && !core.poll_transmit().is_empty() && !shared.writer_busy())
-                            || (deadline.is_some() && self.timer.sleep.is_elapsed());
+                            || wake.input_woken();
                     drop(core);
                     if quiet && self.ahead.capacity() > 0 {
                         self.ahead = VecDeque::new();
@@ -264,31 +286,26 @@ impl Running {
     }
 }
 
-/// The connection's one timer, for the core's next deadline. It wakes the
-/// connection's `stream_waker`, which the stream registers whenever it
-/// waits, rather than the task that polled it: so the timer is polled only
-/// when the deadline moves (about once a second), and a stream polled by
-/// turns with a no-op waker (`now_or_never`) and its task's does not poll
-/// it at each wait. Polling it at every wait cost a tenth of the
-/// instructions of one.
+/// The connection's one timer, for the core's next deadline. It is polled
+/// with the relay (see `StreamWake`), so only when the deadline moves
+/// (about once a second), not at each wait: polling it at every wait cost
+/// a tenth of the instructions of one.
 struct Timer {
     sleep: Pin<Box<Sleep>>,
     at: Option<std::time::Instant>,
-    /// Wakes the connection's `stream_waker`.
-    relay: std::task::Waker,
 }
 
 impl Timer {
-    fn new(relay: std::task::Waker) -> Timer {
+    fn new() -> Timer {
         Timer {
             sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             at: None,
-            relay,
         }
     }
 
-    /// Whether `deadline` has passed; if not, the timer is armed for it.
-    fn elapsed(&mut self, deadline: std::time::Instant) -> bool {
+    /// Whether `deadline` has passed; if not, the timer is armed for it,
+    /// to wake `relay`.
+    fn elapsed(&mut self, deadline: std::time::Instant, relay: &Waker) -> bool {
         if self.at == Some(deadline) {
             return self.sleep.is_elapsed();
         }
@@ -299,7 +316,7 @@ impl Timer {
         // Outside the task's budget: a `Pending` for a spent budget would
         // leave the timer unregistered, and it is not polled again until
         // the deadline moves.
-        let mut cx = Context::from_waker(&self.relay);
+        let mut cx = Context::from_waker(relay);
         let armed = tokio::task::coop::unconstrained(self.sleep.as_mut());
         std::pin::pin!(armed).poll(&mut cx).is_ready()
     }
@@ -395,13 +412,15 @@ impl EventStream {
                             let (read, write) = stream.split();
                             let shared = Arc::new(Shared::new(core, write, this.write_timeout));
                             this.slot.set(shared.clone());
-                            let timer = Timer::new(std::task::Waker::from(shared.clone()));
+                            let relay = shared.stream_waker.relay();
                             this.state = State::Running(Box::new(Running {
                                 shared,
                                 ahead: VecDeque::new(),
                                 write_waiting: false,
                                 read,
-                                timer,
+                                timer: Timer::new(),
+                                relay,
+                                read_armed: false,
                                 lowat: RecvLowat::new(),
                                 progress: PeerProgress::default(),
                             }));

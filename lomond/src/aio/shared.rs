@@ -16,8 +16,8 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
@@ -151,7 +151,7 @@ struct WakeOnDrop<'a>(&'a Shared);
 impl Drop for WakeOnDrop<'_> {
     fn drop(&mut self) {
         self.0.handed_off.store(true, Ordering::Release);
-        self.0.stream_waker.wake();
+        self.0.stream_waker.notify();
         self.0.sink_waker.wake();
     }
 }
@@ -164,8 +164,9 @@ pub(crate) struct Shared {
     /// list's lock every time (408 of the 7,400 instructions of a tokio
     /// echo round trip, by callgrind).
     writer: futures_util::lock::Mutex<Writer>,
-    /// The event stream's task: woken when a sender leaves work for it.
-    pub(crate) stream_waker: AtomicWaker,
+    /// The event stream's task: woken when a sender leaves work for it,
+    /// or by its read or timer.
+    pub(crate) stream_waker: Arc<StreamWake>,
     /// A sink waiting for the write half: woken when a sender releases it.
     pub(crate) sink_waker: AtomicWaker,
     /// A flush was dropped mid-write: the rest of its bytes wait in the
@@ -173,14 +174,68 @@ pub(crate) struct Shared {
     handed_off: AtomicBool,
 }
 
-/// The connection's timer wakes whichever task last waited on the stream.
-impl std::task::Wake for Shared {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.stream_waker.wake();
+/// How the event stream is woken. It registers its task's waker here each
+/// time it waits; senders wake it when they leave work for it. Its socket
+/// read and its timer are polled with this as their waker (see
+/// [`StreamWake::relay`]), so they wake whichever task waits now, and the
+/// stream need not poll them again each time the task's waker changes
+/// (a responder polls with `now_or_never`'s no-op waker, then its own).
+/// Kept apart from [`Shared`]: the read half's registration holds the
+/// relay, and the write half, which [`Shared`] holds, shares that
+/// registration, so a relay holding [`Shared`] would never be freed.
+pub(crate) struct StreamWake {
+    waker: AtomicWaker,
+    /// The read or the timer woke us since the stream last read.
+    input: AtomicBool,
+}
+
+impl StreamWake {
+    pub(crate) fn new() -> Arc<StreamWake> {
+        Arc::new(StreamWake {
+            waker: AtomicWaker::new(),
+            input: AtomicBool::new(false),
+        })
     }
 
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.stream_waker.wake();
+    /// The waker for the read half and the timer.
+    pub(crate) fn relay(self: &Arc<Self>) -> Waker {
+        Waker::from(self.clone())
+    }
+
+    /// Wakes the stream's task (for work a sender left).
+    pub(crate) fn notify(&self) {
+        self.waker.wake();
+    }
+
+    /// The stream's task waits from now on.
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Whether the read or the timer woke us since the last
+    /// [`take_input`](Self::take_input).
+    #[inline]
+    pub(crate) fn input_woken(&self) -> bool {
+        self.input.load(Ordering::Acquire)
+    }
+
+    /// Clears [`input_woken`](Self::input_woken), before a read.
+    #[inline]
+    pub(crate) fn take_input(&self) {
+        if self.input.load(Ordering::Relaxed) {
+            self.input.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Wake for StreamWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.input.store(true, Ordering::Release);
+        self.waker.wake();
     }
 }
 
@@ -201,7 +256,7 @@ impl Shared {
                 stalled: false,
                 segment: SegmentSize::default(),
             }),
-            stream_waker: AtomicWaker::new(),
+            stream_waker: StreamWake::new(),
             sink_waker: AtomicWaker::new(),
             handed_off: AtomicBool::new(false),
         }
@@ -236,7 +291,7 @@ impl Shared {
         };
         std::mem::forget(handoff);
         if leftover {
-            self.stream_waker.wake();
+            self.stream_waker.notify();
         }
         self.sink_waker.wake();
         result

@@ -295,7 +295,7 @@ impl WsStream {
                 shared
                     .core()
                     .handle_io_error(std::io::Error::new(e.kind(), e.to_string()));
-                shared.stream_waker.wake();
+                shared.stream_waker.notify();
                 Poll::Ready(Err(Error::Send(SendError::from(e))))
             }
             Poll::Pending => Poll::Pending,

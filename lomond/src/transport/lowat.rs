@@ -64,23 +64,24 @@ impl RecvLowat {
     }
 
     /// Sets the mark for a read that can make progress only once `wanted`
-    /// more bytes have arrived, and returns the mark now in force. Must be
-    /// called before every wait for input: a mark left above what is still
-    /// wanted would wait for bytes that may never come.
-    pub(crate) fn update(&mut self, socket: &impl Socket, wanted: usize) -> usize {
+    /// more bytes have arrived; returns whether the mark moved (bytes
+    /// already received may be readable now, or no longer). Must be called
+    /// before every wait for input: a mark left above what is still wanted
+    /// would wait for bytes that may never come.
+    pub(crate) fn update(&mut self, socket: &impl Socket, wanted: usize) -> bool {
         let mark = if wanted >= MARK_FROM {
             wanted.min(MARK_MAX)
         } else {
             1
         };
-        if mark != self.set && set_rcvlowat(socket, mark).is_ok() {
+        let moved = mark != self.set && set_rcvlowat(socket, mark).is_ok();
+        if moved {
             self.set = mark;
         }
-        self.set
+        moved
     }
 
     /// Whether a mark above 1 is in force: bytes may be waiting below it.
-    #[cfg(feature = "tokio")]
     pub(crate) fn is_raised(&self) -> bool {
         self.set > 1
     }

@@ -160,7 +160,8 @@ impl Socket {
         };
         // Reading into uninitialized room saves zeroing every byte received
         // first (memset was 5-7% of a 1 KiB or 64 KiB receive).
-        let result = if lowat.update(tcp, wanted) > 1 {
+        lowat.update(tcp, wanted);
+        let result = if lowat.is_raised() {
             // A blocking read cannot wait for a mark (see `lowat`).
             match lowat::wait_readable(tcp, timeout) {
                 Ok(true) => lowat::recv_now(tcp, input.uninit_room()),
