@@ -110,13 +110,14 @@ impl Outbox {
         self.count = 0;
     }
 
-    /// Replaces the keys used with fresh ones from `keys` (unused ones stay,
-    /// in order: a commit of one frame draws one key, as a send through the
-    /// connection would) and sets what the outbox may take: payloads
+    /// Replaces the keys used with fresh ones from `keys` once half or more
+    /// are used (unused ones stay, in order, so keys are used in the order
+    /// the source yields them), and sets what the outbox may take: payloads
     /// shorter than `uncompressed_below` (and at most `max_payload`); 0
-    /// takes none.
+    /// takes none. Drawing at every commit made a message at a time (a
+    /// request and its answer) call the entropy source once per message.
     pub(crate) fn refill(&mut self, keys: impl FnOnce(&mut [u8]), uncompressed_below: usize) {
-        if self.keys_used > 0 {
+        if self.keys_used * 2 >= OUTBOX_FRAMES {
             let used = self.keys_used * 4;
             self.keys.copy_within(used.., 0);
             let kept = self.keys.len() - used;

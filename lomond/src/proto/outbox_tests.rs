@@ -221,3 +221,65 @@ fn a_peer_reads_what_the_outbox_sent() {
         ["text:héllo", "binary:b\"\\0\\x01\\x02\""]
     );
 }
+
+/// Counts the calls made to it; yields the tests' usual nonce (sixteen
+/// 0x01 bytes), then bytes that count up.
+struct CountingEntropy {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    nonce_left: usize,
+    next: u8,
+}
+
+impl super::entropy::Entropy for CountingEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for b in buf {
+            if self.nonce_left > 0 {
+                self.nonce_left -= 1;
+                *b = 1;
+                continue;
+            }
+            *b = self.next;
+            self.next = self.next.wrapping_add(1);
+        }
+    }
+}
+
+#[test]
+fn committing_a_frame_at_a_time_draws_keys_once_per_half_batch() {
+    let now = Instant::now();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let entropy = CountingEntropy {
+        calls: calls.clone(),
+        nonce_left: 16,
+        next: 0,
+    };
+    let mut c =
+        Connection::client_with_entropy(request(), Config::default(), now, Box::new(entropy))
+            .unwrap();
+    let n = c.poll_transmit().len();
+    c.consume_transmit(n);
+    c.handle_input(&upgrade_response(""), now);
+    assert!(matches!(c.poll_event(), Some(Event::Ready { .. })));
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    let before = calls.load(std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..64 {
+        assert!(outbox.push(OpCode::Binary, b"request"));
+        c.send_outbox(&mut outbox).unwrap();
+    }
+    let drawn = calls.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert_eq!(drawn, 64 / (OUTBOX_FRAMES / 2), "one draw per half batch");
+    // Each frame has a key of its own, in the order the source gave them.
+    let keys: Vec<[u8; 4]> = written_frames(&mut c)
+        .iter()
+        .map(|(h, _)| h.mask.expect("masked"))
+        .collect();
+    assert_eq!(keys.len(), 64);
+    let mut seen = keys.clone();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 64, "a fresh key for each frame");
+    assert!(keys.windows(2).all(|w| w[0][0] < w[1][0] || w[1][0] < 4));
+}
