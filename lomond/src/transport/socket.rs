@@ -198,6 +198,30 @@ impl Socket {
         }
     }
 
+    /// Writes `first`, then `second`: one system call for both over TCP
+    /// (a whole-segment write's held tail and the core's next output, so
+    /// neither is copied to join them).
+    pub(crate) fn write_all_two(&self, mut first: &[u8], mut second: &[u8]) -> io::Result<()> {
+        let Socket::Tcp(tcp) = self else {
+            self.write_all(first)?;
+            return self.write_all(second);
+        };
+        while !first.is_empty() {
+            let n = match (&*tcp)
+                .write_vectored(&[io::IoSlice::new(first), io::IoSlice::new(second)])
+            {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let from_first = n.min(first.len());
+            first = &first[from_first..];
+            second = &second[n - from_first..];
+        }
+        (&*tcp).write_all(second)
+    }
+
     /// Whether the transport has bytes of its own to send (TLS answering
     /// a key update): a flush with nothing queued writes them.
     #[inline]
