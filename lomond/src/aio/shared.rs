@@ -22,11 +22,19 @@ use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
-/// The write side of the socket and the bytes being written.
+/// The write side of the socket and the bytes being written: `held`
+/// from `held_pos`, then `buf[pos..end]`; `buf[end..]` is the short tail a
+/// whole-segment write keeps back for the next write, which sends it from
+/// where it lies (with the core's next output, by one vectored write)
+/// rather than copying it back into the core (a sixth of the instructions
+/// of sending 64 KiB messages).
 pub(crate) struct Writer {
     half: Option<WriteHalf>,
+    held: Vec<u8>,
+    held_pos: usize,
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     /// `Options::write_timeout`: how long a write may make no progress.
     timeout: Option<Duration>,
     /// Runs while the socket takes nothing; made at the first stall, so
@@ -50,11 +58,29 @@ impl Writer {
         cx: &mut Context<'_>,
         core: &Mutex<Connection>,
         whole: bool,
+        handoff: &AtomicBool,
     ) -> Poll<io::Result<()>> {
         let mut took = false;
         loop {
-            if self.pos == self.buf.len() {
+            if self.pos == self.end {
+                if self.end < self.buf.len() {
+                    // The tail kept back is due first from now on (what
+                    // was held went before `buf`, so it is all written).
+                    std::mem::swap(&mut self.held, &mut self.buf);
+                    self.held_pos = self.end;
+                    self.buf.clear();
+                    self.pos = 0;
+                    self.end = 0;
+                } else if self.held_pos == self.held.len() {
+                    self.held.clear();
+                    self.held_pos = 0;
+                }
                 if whole && took {
+                    if self.held_pos < self.held.len() {
+                        // Bytes wait here with no sign of them in the
+                        // core: the stream writes them if nothing else does.
+                        handoff.store(true, Ordering::Release);
+                    }
                     return Poll::Ready(Ok(()));
                 }
                 // Unit 0 (not `whole`) takes everything.
@@ -62,12 +88,25 @@ impl Writer {
                     Some(half) if whole => half.tcp().map_or(0, |tcp| self.segment.get(tcp)),
                     _ => 0,
                 };
-                lock(core).take_transmit_whole(&mut self.buf, unit);
+                lock(core).take_transmit(&mut self.buf);
                 took = true;
                 self.pos = 0;
-                if self.buf.is_empty() {
+                let held = self.held.len() - self.held_pos;
+                let total = held + self.buf.len();
+                // Whole units when more than one waits. The tail held is
+                // shorter than a unit, so it goes too (all of it, should
+                // the unit have shrunk since).
+                self.end = match unit {
+                    0 => self.buf.len(),
+                    _ if total <= unit => self.buf.len(),
+                    _ => (total - total % unit).saturating_sub(held),
+                };
+                if total == 0 {
                     // Nothing in flight: keep no buffer while idle.
                     self.buf = Vec::new();
+                    self.held = Vec::new();
+                    self.held_pos = 0;
+                    self.end = 0;
                     return match &mut self.half {
                         Some(half) if half.pending() => self.poll_pending(cx),
                         _ => Poll::Ready(Ok(())),
@@ -76,20 +115,37 @@ impl Writer {
             }
             let Some(half) = self.half.as_mut() else {
                 // The socket is gone: what is queued can never be sent.
-                self.buf.clear();
-                self.pos = 0;
+                self.clear();
                 return Poll::Ready(Ok(()));
             };
-            match Pin::new(half).poll_write(cx, &self.buf[self.pos..]) {
+            let (first, second) = (&self.held[self.held_pos..], &self.buf[self.pos..self.end]);
+            let written = if first.is_empty() {
+                Pin::new(half).poll_write(cx, second)
+            } else {
+                let parts = [io::IoSlice::new(first), io::IoSlice::new(second)];
+                Pin::new(half).poll_write_vectored(cx, &parts)
+            };
+            match written {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => {
-                    self.pos += n;
+                    let from_held = n.min(first.len());
+                    self.held_pos += from_held;
+                    self.pos += n - from_held;
                     self.stalled = false;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return self.poll_stall(cx),
             }
         }
+    }
+
+    /// Forgets every byte the writer holds.
+    fn clear(&mut self) {
+        self.held.clear();
+        self.held_pos = 0;
+        self.buf.clear();
+        self.pos = 0;
+        self.end = 0;
     }
 
     /// Writes what the transport holds of its own (sealed TLS records).
@@ -138,8 +194,7 @@ impl Writer {
             half.shutdown_now();
         }
         self.half = None;
-        self.buf.clear();
-        self.pos = 0;
+        self.clear();
         self.stall = None;
     }
 }
@@ -169,8 +224,8 @@ pub(crate) struct Shared {
     pub(crate) stream_waker: Arc<StreamWake>,
     /// A sink waiting for the write half: woken when a sender releases it.
     pub(crate) sink_waker: AtomicWaker,
-    /// A flush was dropped mid-write: the rest of its bytes wait in the
-    /// writer, with no sign of them in the core.
+    /// Bytes wait in the writer with no sign of them in the core: a flush
+    /// was dropped mid-write, or a whole-segment write kept its tail.
     handed_off: AtomicBool,
 }
 
@@ -249,8 +304,11 @@ impl Shared {
             core: Mutex::new(core),
             writer: futures_util::lock::Mutex::new(Writer {
                 half: Some(half),
+                held: Vec::new(),
+                held_pos: 0,
                 buf: Vec::new(),
                 pos: 0,
+                end: 0,
                 timeout: write_timeout,
                 stall: None,
                 stalled: false,
@@ -274,7 +332,7 @@ impl Shared {
         let handoff = WakeOnDrop(self);
         let result = {
             let mut w = self.writer.lock().await;
-            let result = poll_fn(|cx| w.poll_drain(cx, &self.core, false)).await;
+            let result = poll_fn(|cx| w.poll_drain(cx, &self.core, false, &self.handed_off)).await;
             if let Err(e) = &result {
                 self.core()
                     .handle_io_error(io::Error::new(e.kind(), e.to_string()));
@@ -303,7 +361,7 @@ impl Shared {
     /// TCP segments only, once, for a sink that is being fed more.
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>, whole: bool) -> Poll<io::Result<bool>> {
         match self.writer.try_lock() {
-            Some(mut w) => match w.poll_drain(cx, &self.core, whole) {
+            Some(mut w) => match w.poll_drain(cx, &self.core, whole, &self.handed_off) {
                 Poll::Ready(Ok(())) => Poll::Ready(Ok(true)),
                 Poll::Ready(Err(e)) => {
                     w.close();
@@ -332,14 +390,13 @@ impl Shared {
     /// waiting: for `Drop`, where nothing can be awaited.
     pub(crate) fn close_now(&self) {
         if let Some(mut w) = self.writer.try_lock() {
-            if w.pos == w.buf.len() {
-                let w = &mut *w;
-                self.core().take_transmit(&mut w.buf);
-                w.pos = 0;
-            }
+            // Rare (a drop): what is due is joined, in order, by copying.
             let w = &mut *w;
+            let mut due = w.held[w.held_pos..].to_vec();
+            due.extend_from_slice(&w.buf[w.pos..]);
+            due.extend_from_slice(self.core().poll_transmit());
             if let Some(half) = &mut w.half {
-                let _ = half.try_write(&w.buf[w.pos..]);
+                let _ = half.try_write(&due);
             }
             w.close();
         }

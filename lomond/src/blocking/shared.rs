@@ -407,11 +407,12 @@ impl Shared {
                 }
                 // Whole units when more than one waits (unit 0, when not
                 // `whole`: everything). The tail held is shorter than a
-                // unit, so it is always written whole.
+                // unit, so it goes too (all of it, should the unit have
+                // shrunk since).
                 let n = match unit {
                     0 => total,
                     _ if total <= unit => total,
-                    _ => total - total % unit,
+                    _ => (total - total % unit).max(held.len()),
                 };
                 if let Err(e) = stream.write_all_two(held, &buf[..n - held.len()]) {
                     buf.clear();
