@@ -16,11 +16,14 @@ pub fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
     k
 }
 
+/// The key twice over, as the 8-byte word that masks 8 payload bytes.
+/// Built from the key as one 32-bit word (the same in either byte
+/// order): put together byte by byte it took some 30 instructions, half
+/// of masking a 16-byte payload.
 #[inline]
 fn key_word(key: [u8; 4]) -> u64 {
-    u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ])
+    let k = u64::from(u32::from_ne_bytes(key));
+    k | (k << 32)
 }
 
 /// XORs `data` in place with `key`, where `data[0]` is payload byte 0 of the
@@ -186,6 +189,21 @@ mod tests {
             .enumerate()
             .map(|(i, b)| b ^ key[(i + offset) % 4])
             .collect()
+    }
+
+    #[test]
+    fn the_key_word_is_the_key_twice_in_memory_order() {
+        for key in [
+            [1, 2, 3, 4],
+            [0xff, 0, 0x80, 0x7f],
+            [0x5a, 0xc3, 0x0f, 0x81],
+        ] {
+            let bytes = key_word(key).to_ne_bytes();
+            assert_eq!(
+                bytes,
+                [key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]
+            );
+        }
     }
 
     #[test]
