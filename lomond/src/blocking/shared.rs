@@ -496,16 +496,23 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::{Duration, Instant};
 
-    #[test]
-    fn a_flush_left_to_a_whole_segment_writer_is_written_by_it() {
+    /// An open connection whose socket is one end of a loopback TCP
+    /// pair; the other end, for the test to read as the server.
+    fn open_over_loopback() -> (Arc<Shared>, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let (server, _) = listener.accept().unwrap();
         let shared = Arc::new(Shared::default());
         shared.start(
             open_client(Config::default(), Instant::now()),
             Arc::new(Socket::new(client)),
         );
+        (shared, server)
+    }
+
+    #[test]
+    fn a_flush_left_to_a_whole_segment_writer_is_written_by_it() {
+        let (shared, mut server) = open_over_loopback();
         // More than the socket takes while the server does not read, so
         // the feeder blocks in its write, holding the write lock.
         for _ in 0..400 {
@@ -549,14 +556,7 @@ mod tests {
 
     #[test]
     fn whole_segment_writes_send_every_byte_in_order_with_their_tails() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        let shared = Arc::new(Shared::default());
-        shared.start(
-            open_client(Config::default(), Instant::now()),
-            Arc::new(Socket::new(client)),
-        );
+        let (shared, mut server) = open_over_loopback();
         // What the server must read: every byte the core queued, in order.
         let expected = Arc::new(Mutex::new(Vec::new()));
         let feeder = {
@@ -580,23 +580,27 @@ mod tests {
                 shared.flush(true).unwrap();
             })
         };
-        // Read slowly at first, so that writes are cut short.
+        // Read slowly at first, so that writes are cut short; look often
+        // whether the feeder is done and everything has come.
         server
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
         let mut got = Vec::new();
         let mut buf = vec![0; 1 << 12];
-        loop {
+        while !(feeder.is_finished() && got.len() >= lock(&expected).len()) {
+            assert!(Instant::now() < deadline, "after {} bytes", got.len());
             if got.len() < 1 << 20 {
                 std::thread::sleep(Duration::from_micros(200));
-            }
-            let done = feeder.is_finished() && got.len() == lock(&expected).len();
-            if done {
-                break;
             }
             match server.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => panic!("after {} bytes: {e}", got.len()),
             }
         }
