@@ -203,7 +203,12 @@ impl Socket {
     /// neither is copied to join them).
     pub(crate) fn write_all_two(&self, mut first: &[u8], mut second: &[u8]) -> io::Result<()> {
         let Socket::Tcp(tcp) = self else {
-            self.write_all(first)?;
+            // Only TCP writes whole segments, so only TCP keeps a tail:
+            // `first` is empty here, and an empty write would cost TLS a
+            // look at what it holds.
+            if !first.is_empty() {
+                self.write_all(first)?;
+            }
             return self.write_all(second);
         };
         while !first.is_empty() {
