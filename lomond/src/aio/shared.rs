@@ -8,8 +8,9 @@
 //! so a send future dropped mid-write never leaves half a frame behind.
 
 use crate::lock::lock;
+use crate::proto::connection::whole_units;
 use crate::proto::Connection;
-use crate::transport::segment::SegmentSize;
+use crate::transport::segment::{SegmentSize, Tail};
 use crate::transport::WriteHalf;
 use futures_util::task::AtomicWaker;
 use std::future::{poll_fn, Future};
@@ -22,16 +23,12 @@ use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
-/// The write side of the socket and the bytes being written: `held`
-/// from `held_pos`, then `buf[pos..end]`; `buf[end..]` is the short tail a
-/// whole-segment write keeps back for the next write, which sends it from
-/// where it lies (with the core's next output, by one vectored write)
-/// rather than copying it back into the core (a sixth of the instructions
-/// of sending 64 KiB messages).
+/// The write side of the socket and the bytes being written: `held`, then
+/// `buf[pos..end]`; `buf[end..]` is the short tail a whole-segment write
+/// keeps back, which becomes `held` once the rest of `buf` is written.
 pub(crate) struct Writer {
     half: Option<WriteHalf>,
-    held: Vec<u8>,
-    held_pos: usize,
+    held: Tail,
     buf: Vec<u8>,
     pos: usize,
     end: usize,
@@ -66,17 +63,14 @@ impl Writer {
                 if self.end < self.buf.len() {
                     // The tail kept back is due first from now on (what
                     // was held went before `buf`, so it is all written).
-                    std::mem::swap(&mut self.held, &mut self.buf);
-                    self.held_pos = self.end;
-                    self.buf.clear();
+                    self.held.keep(&mut self.buf, self.end);
                     self.pos = 0;
                     self.end = 0;
-                } else if self.held_pos == self.held.len() {
+                } else if self.held.is_empty() {
                     self.held.clear();
-                    self.held_pos = 0;
                 }
                 if whole && took {
-                    if self.held_pos < self.held.len() {
+                    if !self.held.is_empty() {
                         // Bytes wait here with no sign of them in the
                         // core: the stream writes them if nothing else does.
                         handoff.store(true, Ordering::Release);
@@ -91,21 +85,13 @@ impl Writer {
                 lock(core).take_transmit(&mut self.buf);
                 took = true;
                 self.pos = 0;
-                let held = self.held.len() - self.held_pos;
+                let held = self.held.bytes().len();
                 let total = held + self.buf.len();
-                // Whole units when more than one waits. The tail held is
-                // shorter than a unit, so it goes too (all of it, should
-                // the unit have shrunk since).
-                self.end = match unit {
-                    0 => self.buf.len(),
-                    _ if total <= unit => self.buf.len(),
-                    _ => (total - total % unit).saturating_sub(held),
-                };
+                self.end = whole_units(total, unit, held) - held;
                 if total == 0 {
                     // Nothing in flight: keep no buffer while idle.
                     self.buf = Vec::new();
-                    self.held = Vec::new();
-                    self.held_pos = 0;
+                    self.held = Tail::default();
                     self.end = 0;
                     return match &mut self.half {
                         Some(half) if half.pending() => self.poll_pending(cx),
@@ -118,7 +104,7 @@ impl Writer {
                 self.clear();
                 return Poll::Ready(Ok(()));
             };
-            let (first, second) = (&self.held[self.held_pos..], &self.buf[self.pos..self.end]);
+            let (first, second) = (self.held.bytes(), &self.buf[self.pos..self.end]);
             let written = if first.is_empty() {
                 Pin::new(half).poll_write(cx, second)
             } else {
@@ -129,7 +115,7 @@ impl Writer {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => {
                     let from_held = n.min(first.len());
-                    self.held_pos += from_held;
+                    self.held.advance(from_held);
                     self.pos += n - from_held;
                     self.stalled = false;
                 }
@@ -142,7 +128,6 @@ impl Writer {
     /// Forgets every byte the writer holds.
     fn clear(&mut self) {
         self.held.clear();
-        self.held_pos = 0;
         self.buf.clear();
         self.pos = 0;
         self.end = 0;
@@ -304,8 +289,7 @@ impl Shared {
             core: Mutex::new(core),
             writer: futures_util::lock::Mutex::new(Writer {
                 half: Some(half),
-                held: Vec::new(),
-                held_pos: 0,
+                held: Tail::default(),
                 buf: Vec::new(),
                 pos: 0,
                 end: 0,
@@ -392,7 +376,7 @@ impl Shared {
         if let Some(mut w) = self.writer.try_lock() {
             // Rare (a drop): what is due is joined, in order, by copying.
             let w = &mut *w;
-            let mut due = w.held[w.held_pos..].to_vec();
+            let mut due = w.held.bytes().to_vec();
             due.extend_from_slice(&w.buf[w.pos..]);
             due.extend_from_slice(self.core().poll_transmit());
             if let Some(half) = &mut w.half {

@@ -18,8 +18,9 @@ use crate::error::SendError;
 use crate::lock::lock;
 use crate::persist::outbox::{self, Outbox};
 use crate::persist::{OutboxLimits, Unsent};
+use crate::proto::connection::whole_units;
 use crate::proto::{Connection, Outgoing};
-use crate::transport::segment::SegmentSize;
+use crate::transport::segment::{SegmentSize, Tail};
 use crate::transport::Socket;
 use std::io;
 use std::ops::{Deref, DerefMut};
@@ -97,13 +98,8 @@ pub(crate) enum Queued {
 #[derive(Default)]
 struct Writer {
     buf: Vec<u8>,
-    /// The short tail a whole-segment write left, `tail[tail_pos..]`: taken
-    /// from the core already, so it goes out before anything the core
-    /// holds. Kept in the buffer it was written from, never copied back
-    /// (copying it back into the core was a sixth of the instructions of
-    /// sending 64 KiB messages).
-    tail: Vec<u8>,
-    tail_pos: usize,
+    /// The short tail a whole-segment write kept back.
+    tail: Tail,
     /// None before the connection and after it ends.
     stream: Option<Arc<Socket>>,
     segment: SegmentSize,
@@ -376,7 +372,6 @@ impl Shared {
             let Writer {
                 buf,
                 tail,
-                tail_pos,
                 stream,
                 segment,
             } = &mut *writer;
@@ -395,40 +390,30 @@ impl Shared {
                     Err(_) => {
                         buf.clear();
                         tail.clear();
-                        *tail_pos = 0;
                     }
                 }
-                let held = &tail[*tail_pos..];
+                let held = tail.bytes();
                 let total = held.len() + buf.len();
                 // An empty write still sends what the transport holds of
                 // its own (TLS answering a key update).
                 if total == 0 && !stream.wants_write() {
                     break;
                 }
-                // Whole units when more than one waits (unit 0, when not
-                // `whole`: everything). The tail held is shorter than a
-                // unit, so it goes too (all of it, should the unit have
-                // shrunk since).
-                let n = match unit {
-                    0 => total,
-                    _ if total <= unit => total,
-                    _ => (total - total % unit).max(held.len()),
-                };
+                // Unit 0, when not `whole`: everything.
+                let n = whole_units(total, unit, held.len());
                 if let Err(e) = stream.write_all_two(held, &buf[..n - held.len()]) {
                     buf.clear();
                     tail.clear();
-                    *tail_pos = 0;
                     self.fail_write(stream, &e);
                     return Err(e);
                 }
                 // What is left is the end of `buf`: it becomes the tail, in
                 // place, and the emptied tail buffer the next to swap.
                 let left = total - n;
-                tail.clear();
-                *tail_pos = 0;
                 if left > 0 {
-                    *tail_pos = buf.len() - left;
-                    std::mem::swap(tail, buf);
+                    tail.keep(buf, buf.len() - left);
+                } else {
+                    tail.clear();
                 }
                 if whole {
                     break;

@@ -1002,6 +1002,30 @@ fn taking_nothing_leaves_the_output_its_capacity() {
 }
 
 #[test]
+fn whole_units_leave_less_than_a_unit_and_never_cut_what_goes_first() {
+    use super::connection::whole_units;
+    assert_eq!(whole_units(1054, 0, 0), 1054, "no unit: everything");
+    assert_eq!(
+        whole_units(400, 500, 0),
+        400,
+        "one unit or less: everything"
+    );
+    assert_eq!(whole_units(500, 500, 0), 500);
+    assert_eq!(whole_units(1054, 500, 0), 1000);
+    assert_eq!(
+        whole_units(1054, 500, 300),
+        1000,
+        "a first part inside the units"
+    );
+    assert_eq!(whole_units(1054, 100, 0), 1000);
+    assert_eq!(
+        whole_units(1054, 300, 950),
+        950,
+        "a unit shrunk under the first part"
+    );
+}
+
+#[test]
 fn whole_units_are_taken_and_the_tail_stays_in_order() {
     let now = Instant::now();
     let mut c = open_client(Config::default(), now);

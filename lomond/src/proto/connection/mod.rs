@@ -10,6 +10,7 @@
 mod opening;
 mod receive;
 mod send;
+pub(crate) use send::whole_units;
 mod timers;
 
 use super::close;

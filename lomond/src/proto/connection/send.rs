@@ -218,13 +218,29 @@ impl Connection {
     /// tail is less than half of what was pending, so memory stays bound.
     pub fn take_transmit_whole(&mut self, buf: &mut Vec<u8>, unit: usize) {
         let pending = self.pending_output();
-        let tail = pending.checked_rem(unit).unwrap_or(0);
+        let tail = pending - whole_units(pending, unit, 0);
         self.take_transmit(buf);
-        if tail > 0 && pending > unit {
+        if tail > 0 {
             // `take_transmit` left the output empty: the tail goes back
             // alone, so it is the only byte copy made here.
             self.output.extend_from_slice(&buf[pending - tail..]);
             buf.truncate(pending - tail);
         }
+    }
+}
+
+/// How many of `total` waiting bytes to write now, for a writer that knows
+/// more output is coming: all of them when `unit` is 0 (no unit) or no
+/// more than one unit waits, else only whole units, so that each write
+/// goes out as whole TCP segments (see `transport::segment`); never fewer
+/// than `first`, bytes that must go before the rest (a tail a writer kept
+/// from its last write, which a shrunken unit may no longer cover). What is
+/// left is less than a unit.
+#[inline]
+pub(crate) fn whole_units(total: usize, unit: usize, first: usize) -> usize {
+    match unit {
+        0 => total,
+        _ if total <= unit => total,
+        _ => (total - total % unit).max(first),
     }
 }
