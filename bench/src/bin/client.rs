@@ -332,40 +332,58 @@ mod scale {
         }
     }
 
-    /// A TCP connection to `server`, the `i`th, from 127.0.N.(2 + i / 25,000),
-    /// where N is `SCALE_SOURCE_NET` (0 by default): each run of a script
+    /// Where connections go, and the loopback network N they come from:
+    /// `SCALE_SOURCE_NET` (0 by default), so that each run of a script
     /// takes its own addresses, clear of the last run's TIME_WAIT.
-    async fn tcp(i: usize, server: SocketAddr) -> Result<TcpStream> {
-        let net = std::env::var("SCALE_SOURCE_NET")
-            .ok()
-            .and_then(|v| v.parse::<u8>().ok())
-            .unwrap_or(0);
-        let host = u8::try_from(2 + i / PER_SOURCE).map_err(|_| "too many connections")?;
-        let socket = TcpSocket::new_v4()?;
-        // The port is chosen at connect, by the whole address pair: chosen
-        // at bind, each bind searches past every port bound so far.
-        {
-            use std::os::fd::AsRawFd;
-            let on: libc::c_int = 1;
-            // SAFETY: the descriptor is the live socket's; the option's value
-            // is a c_int that outlives the call, its size passed with it.
-            let r = unsafe {
-                libc::setsockopt(
-                    socket.as_raw_fd(),
-                    libc::IPPROTO_IP,
-                    libc::IP_BIND_ADDRESS_NO_PORT,
-                    (&on as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            if r != 0 {
-                return Err(std::io::Error::last_os_error().into());
-            }
+    #[derive(Clone, Copy)]
+    struct Dial {
+        server: SocketAddr,
+        net: u8,
+    }
+
+    impl Dial {
+        fn new(run: &Run) -> Result<Dial> {
+            let url = url::Url::parse(&run.url())?;
+            let server = SocketAddr::from((
+                url.host_str().ok_or("no host")?.parse::<Ipv4Addr>()?,
+                url.port().ok_or("no port")?,
+            ));
+            let net = std::env::var("SCALE_SOURCE_NET")
+                .ok()
+                .and_then(|v| v.parse::<u8>().ok())
+                .unwrap_or(0);
+            Ok(Dial { server, net })
         }
-        socket.bind(SocketAddr::from((Ipv4Addr::new(127, 0, net, host), 0)))?;
-        let stream = socket.connect(server).await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
+
+        /// The `i`th connection, from 127.0.N.(2 + i / 25,000).
+        async fn tcp(self, i: usize) -> Result<TcpStream> {
+            let host = u8::try_from(2 + i / PER_SOURCE).map_err(|_| "too many connections")?;
+            let socket = TcpSocket::new_v4()?;
+            // The port is chosen at connect, by the whole address pair: chosen
+            // at bind, each bind searches past every port bound so far.
+            {
+                use std::os::fd::AsRawFd;
+                let on: libc::c_int = 1;
+                // SAFETY: the descriptor is the live socket's; the option's value
+                // is a c_int that outlives the call, its size passed with it.
+                let r = unsafe {
+                    libc::setsockopt(
+                        socket.as_raw_fd(),
+                        libc::IPPROTO_IP,
+                        libc::IP_BIND_ADDRESS_NO_PORT,
+                        (&on as *const libc::c_int).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                if r != 0 {
+                    return Err(std::io::Error::last_os_error().into());
+                }
+            }
+            socket.bind(SocketAddr::from((Ipv4Addr::new(127, 0, self.net, host), 0)))?;
+            let stream = socket.connect(self.server).await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        }
     }
 
     async fn at_scale<L, S, E, F>(run: &Run, open: impl Fn(TcpStream) -> F) -> Result<usize>
@@ -377,17 +395,13 @@ mod scale {
         <S as Sink<L::M>>::Error: std::error::Error + 'static,
         F: Future<Output = Result<S>>,
     {
-        let url = url::Url::parse(&run.url())?;
-        let server = SocketAddr::from((
-            url.host_str().ok_or("no host")?.parse::<Ipv4Addr>()?,
-            url.port().ok_or("no port")?,
-        ));
+        let dial = Dial::new(run)?;
         let local = tokio::task::LocalSet::new();
         local
             .run_until(async move {
                 match run.scenario {
-                    Scenario::Scale => idle::<L, S, E, F>(run, server, open).await,
-                    _ => active::<L, S, E, F>(run, server, open).await,
+                    Scenario::Scale => idle::<L, S, E, F>(run, dial, open).await,
+                    _ => active::<L, S, E, F>(run, dial, open).await,
                 }
             })
             .await
@@ -397,11 +411,7 @@ mod scale {
     /// then times a ping on a sample of them, one after another. Prints
     /// `scale LIB COUNT open_secs bytes_per_connection ping_median_us
     /// ping_max_us`.
-    async fn idle<L, S, E, F>(
-        run: &Run,
-        server: SocketAddr,
-        open: impl Fn(TcpStream) -> F,
-    ) -> Result<usize>
+    async fn idle<L, S, E, F>(run: &Run, dial: Dial, open: impl Fn(TcpStream) -> F) -> Result<usize>
     where
         L: Lib + 'static,
         S: Stream<Item = std::result::Result<L::M, E>> + Sink<L::M> + Unpin + 'static,
@@ -415,7 +425,7 @@ mod scale {
         let every = (run.count / SAMPLE).max(1);
         let mut probes = Vec::new();
         for i in 0..run.count {
-            let ws = open(tcp(i, server).await?).await?;
+            let ws = open(dial.tcp(i).await?).await?;
             if i % every == 0 {
                 let (tx, rx) = mpsc::channel(1);
                 probes.push(tx);
@@ -485,7 +495,7 @@ mod scale {
     /// LIB COUNT messages cpu_secs us_per_message`.
     async fn active<L, S, E, F>(
         run: &Run,
-        server: SocketAddr,
+        dial: Dial,
         open: impl Fn(TcpStream) -> F,
     ) -> Result<usize>
     where
@@ -500,7 +510,7 @@ mod scale {
         let payload = run.payload();
         let start = tokio::time::Instant::now();
         for i in 0..run.count {
-            let mut ws = open(tcp(i, server).await?).await?;
+            let mut ws = open(dial.tcp(i).await?).await?;
             let echoed = echoed.clone();
             let payload = payload.clone();
             let phase = EVERY.mul_f64(i as f64 / run.count as f64);
