@@ -441,6 +441,57 @@ async fn feeding_past_the_high_water_mark_delivers_everything_in_order() {
 }
 
 #[tokio::test]
+async fn sends_that_fill_the_socket_arrive_whole_and_in_order() {
+    // Each small message sent alone is written straight from the sink's
+    // outbox. Once the socket is full, the rest of a write waits in the
+    // writer and must go out whole, before anything that follows.
+    const COUNT: u32 = 20_000;
+    let payload = |i: u32| {
+        let mut p = vec![(i % 251) as u8; 1000];
+        p[..4].copy_from_slice(&i.to_be_bytes());
+        p
+    };
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = {
+        let reading = reading.clone();
+        ScriptServer::start(1, move |mut s| {
+            upgrade(&mut s, "")?;
+            // The client fills the socket meanwhile.
+            std::thread::sleep(Duration::from_millis(500));
+            reading.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut got = 0;
+            loop {
+                match read_frame(&mut s)? {
+                    (OpCode::Binary, p) if p == payload(got) => got += 1,
+                    (OpCode::Close, _) => break,
+                    (op, p) => panic!("message {got}: {op:?} of {} bytes", p.len()),
+                }
+            }
+            tx.send(got).unwrap();
+            Ok(())
+        })
+        .unwrap()
+    };
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    let send_all = async {
+        for i in 0..COUNT {
+            ws.send(Message::binary(payload(i))).await.unwrap();
+        }
+        ws.close(None).await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(20), send_all)
+        .await
+        .expect("the sends never finished");
+    assert!(
+        reading.load(std::sync::atomic::Ordering::SeqCst),
+        "the socket never filled, so no write was left part-done"
+    );
+    let got = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(got, COUNT);
+}
+
+#[tokio::test]
 async fn fed_messages_are_written_before_the_stream_waits() {
     // Feeding without flushing: polling the stream writes what is queued
     // before it waits for input, so a responder's replies go out together.

@@ -4,6 +4,7 @@
 
 use super::events::EventStream;
 pub use super::message::{CloseFrame, Message};
+use super::shared::{Direct, Shared};
 use crate::error::SendError;
 use crate::event::Event;
 use crate::failure::Error;
@@ -286,21 +287,59 @@ impl WsStream {
         let Some(shared) = self.events.shared() else {
             return Poll::Ready(Err(Error::Send(SendError::Closed)));
         };
-        shared.sink_waker.register(cx.waker());
-        match shared.poll_flush(cx, whole) {
-            Poll::Ready(Ok(true)) => Poll::Ready(Ok(())),
+        let mut flushed = shared.poll_flush(cx, whole);
+        if let Poll::Ready(Ok(false)) = flushed {
             // Another task holds the write half; it wakes us when done.
+            // It may have let go before we registered: try once more.
+            shared.sink_waker.register(cx.waker());
+            flushed = shared.poll_flush(cx, whole);
+        }
+        match flushed {
+            Poll::Ready(Ok(true)) => Poll::Ready(Ok(())),
             Poll::Ready(Ok(false)) => Poll::Pending,
-            Poll::Ready(Err(e)) => {
-                shared
-                    .core()
-                    .handle_io_error(std::io::Error::new(e.kind(), e.to_string()));
-                shared.stream_waker.notify();
-                Poll::Ready(Err(Error::Send(SendError::from(e))))
+            Poll::Ready(Err(e)) => Poll::Ready(Err(write_failed(shared, e))),
+            Poll::Pending => {
+                // The socket's readiness wakes the last task to poll it,
+                // which may be another's; a sender that writes our bytes
+                // wakes us through this.
+                shared.sink_waker.register(cx.waker());
+                Poll::Pending
             }
-            Poll::Pending => Poll::Pending,
         }
     }
+
+    /// Flushes what was fed: straight from the outbox when nothing waits
+    /// before it (see [`Shared::poll_write_outbox`]), else through the core.
+    fn poll_flush_fed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if !self.outbox.is_empty() {
+            if let Some(shared) = self.events.shared() {
+                match shared.poll_write_outbox(cx, &mut self.outbox) {
+                    Direct::Declined => {}
+                    Direct::Refused(e) => return Poll::Ready(Err(Error::Send(e))),
+                    Direct::Wrote(Poll::Ready(Ok(()))) => return Poll::Ready(Ok(())),
+                    Direct::Wrote(Poll::Ready(Err(e))) => {
+                        return Poll::Ready(Err(write_failed(shared, e)))
+                    }
+                    Direct::Wrote(Poll::Pending) => {
+                        shared.sink_waker.register(cx.waker());
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        self.commit_batch()?;
+        self.poll_write_out(cx, false)
+    }
+}
+
+/// A write failed: the connection ends with it, and the event stream is
+/// woken to say so.
+fn write_failed(shared: &Shared, e: std::io::Error) -> Error {
+    shared
+        .core()
+        .handle_io_error(std::io::Error::new(e.kind(), e.to_string()));
+    shared.stream_waker.notify();
+    Error::Send(SendError::from(e))
 }
 
 impl Sink<Message> for WsStream {
@@ -352,8 +391,7 @@ impl Sink<Message> for WsStream {
         if let Some(e) = self.batch_error.take() {
             return Poll::Ready(Err(e));
         }
-        self.commit_batch()?;
-        self.poll_write_out(cx, false)
+        self.poll_flush_fed(cx)
     }
 
     /// Starts the close handshake (1000) if it has not started, and writes

@@ -104,6 +104,19 @@ impl Outbox {
         self.discard();
     }
 
+    /// The encoded frames, in order, for a driver that writes them itself
+    /// (see [`Connection::send_outbox_unqueued`]).
+    ///
+    /// [`Connection::send_outbox_unqueued`]: super::Connection::send_outbox_unqueued
+    pub fn frames(&self) -> &[u8] {
+        &self.frames
+    }
+
+    /// Empties the outbox once its frames are written, keeping its buffer.
+    pub fn clear(&mut self) {
+        self.discard();
+    }
+
     /// Drops every frame waiting (the connection could not take them).
     pub(crate) fn discard(&mut self) {
         self.frames.clear();

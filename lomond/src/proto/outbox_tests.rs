@@ -283,3 +283,52 @@ fn committing_a_frame_at_a_time_draws_keys_once_per_half_batch() {
     assert_eq!(seen.len(), 64, "a fresh key for each frame");
     assert!(keys.windows(2).all(|w| w[0][0] < w[1][0] || w[1][0] < 4));
 }
+
+#[test]
+fn an_unqueued_outbox_is_the_bytes_send_outbox_would_queue() {
+    let now = Instant::now();
+    let (mut queued, mut direct) = (
+        counting_client(Config::default(), now),
+        counting_client(Config::default(), now),
+    );
+    let (mut a, mut b) = (Outbox::new(1024), Outbox::new(1024));
+    queued.send_outbox(&mut a).unwrap();
+    assert!(direct.send_outbox_unqueued(&mut b).unwrap());
+    for (i, outbox) in [&mut a, &mut b].into_iter().enumerate() {
+        assert!(outbox.push(OpCode::Text, b"first"), "{i}");
+        assert!(outbox.push(OpCode::Binary, &[7; 300]), "{i}");
+    }
+    queued.send_outbox(&mut a).unwrap();
+    assert!(direct.send_outbox_unqueued(&mut b).unwrap());
+    assert!(
+        direct.poll_transmit().is_empty(),
+        "nothing queued in the core"
+    );
+    assert_eq!(b.frames(), queued.poll_transmit());
+    assert_eq!(b.len(), 2, "the frames stay for the driver to write");
+    b.clear();
+    assert!(b.is_empty());
+    assert!(b.push(OpCode::Binary, b"next"), "keys lent again");
+}
+
+#[test]
+fn an_outbox_is_not_unqueued_behind_pending_output_nor_when_closing() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Binary, b"after the ping"));
+    c.ping(b"p").unwrap();
+    assert_eq!(c.send_outbox_unqueued(&mut outbox), Ok(false));
+    assert_eq!(outbox.len(), 1, "kept, for send_outbox to queue in order");
+    c.send_outbox(&mut outbox).unwrap();
+    let frames = written_frames(&mut c);
+    assert_eq!(frames[0].0.opcode, OpCode::Ping);
+    assert_eq!(frames[1].1, b"after the ping");
+    assert!(outbox.push(OpCode::Text, b"late"));
+    c.close(1000, "", now).unwrap();
+    let _ = written_frames(&mut c);
+    assert_eq!(c.send_outbox_unqueued(&mut outbox), Err(SendError::Closing));
+    assert!(outbox.is_empty(), "dropped");
+    assert!(!outbox.push(OpCode::Text, b"later"), "no more keys");
+}

@@ -70,7 +70,36 @@ impl Connection {
                 Err(_) => outbox.discard(),
             }
         }
-        // Only a client masks, and only an open connection takes frames.
+        self.lend_outbox_keys(outbox);
+        result
+    }
+
+    /// As [`send_outbox`](Self::send_outbox), for a driver that writes the
+    /// frames itself, straight from the outbox, when nothing is queued
+    /// before them: sparing the copy into the output and the taking of it
+    /// back. Returns `Ok(true)` when the frames may be written now, in
+    /// order, before anything queued after this call; the driver then
+    /// empties the outbox ([`Outbox::clear`]) and keeps what the socket
+    /// does not take at once, writing it before the next output.
+    /// `Ok(false)`, taking nothing, when output is pending: send the
+    /// outbox with [`send_outbox`](Self::send_outbox), which keeps the
+    /// order. An error drops the frames, as `send_outbox` does.
+    #[doc(hidden)]
+    pub fn send_outbox_unqueued(&mut self, outbox: &mut Outbox) -> Result<bool, SendError> {
+        if self.pending_output() > 0 {
+            return Ok(false);
+        }
+        let result = self.check_can_queue(outbox.bytes_len());
+        if result.is_err() {
+            outbox.discard();
+        }
+        self.lend_outbox_keys(outbox);
+        result.map(|()| true)
+    }
+
+    /// Lends `outbox` mask keys for its next frames, and says what it may
+    /// take: only a client masks, and only an open connection takes frames.
+    fn lend_outbox_keys(&mut self, outbox: &mut Outbox) {
         let below = match (&self.role, self.check_can_send(), &self.deflater) {
             (Role::Client { .. }, Ok(()), None) => usize::MAX,
             (Role::Client { .. }, Ok(()), Some(deflater)) => deflater.uncompressed_below(),
@@ -78,7 +107,6 @@ impl Connection {
         };
         let entropy = &mut *self.entropy;
         outbox.refill(|keys| entropy.fill(keys), below);
-        result
     }
 
     /// Queues a ping with up to 125 bytes of payload.
