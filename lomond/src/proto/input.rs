@@ -76,11 +76,17 @@ impl InputBuffer {
     }
 
     /// Whether the buffer must grow before a read: its spare capacity is
-    /// under half the wanted room, and no frame is being read into place
-    /// (that buffer must not move; its last reads may be small).
+    /// under half the wanted room (under all of it when the buffer is
+    /// empty, when growing moves nothing), and no frame is being read
+    /// into place (that buffer must not move; its last reads may be small).
     fn must_grow(&self) -> bool {
         let pinned = self.pinned > self.filled;
-        !pinned && self.buf.capacity() - self.filled < self.want / 2
+        let least = if self.filled == 0 {
+            self.want
+        } else {
+            self.want / 2
+        };
+        !pinned && self.buf.capacity() - self.filled < least
     }
 
     /// The received bytes not yet consumed.
@@ -203,10 +209,18 @@ impl InputBuffer {
         self.pinned = total;
     }
 
-    /// Drops `n` waiting bytes from the front.
+    /// Drops `n` waiting bytes from the front. When they are all the
+    /// buffer holds (a read consumed whole, as a round trip's is), it is
+    /// emptied in place instead: the next read lands at the same front,
+    /// and `BytesMut::advance` was most of the cost of consuming a small
+    /// message (41 of 59 instructions, by callgrind).
     pub(crate) fn advance(&mut self, n: usize) {
         assert!(n <= self.filled, "advanced past the data");
-        self.buf.advance(n);
+        if n == self.buf.len() {
+            self.buf.clear();
+        } else {
+            self.buf.advance(n);
+        }
         self.filled -= n;
         self.pinned = self.pinned.saturating_sub(n);
     }
