@@ -8,7 +8,7 @@
 //! so a send future dropped mid-write never leaves half a frame behind.
 
 use crate::error::SendError;
-use crate::lock::lock;
+use crate::lock::{lock, Mutex, MutexGuard};
 use crate::proto::connection::whole_units;
 use crate::proto::{Connection, Outbox};
 use crate::transport::segment::{SegmentSize, Tail};
@@ -18,7 +18,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 use tokio::io::AsyncWrite;

@@ -3,11 +3,11 @@
 
 use super::shared::Shared;
 use crate::error::SendError;
-use crate::lock::lock;
+use crate::lock::{lock, Mutex};
 use crate::persist::outbox::{self, Outbox};
 use crate::persist::{OutboxLimits, Unsent};
 use crate::proto::Outgoing;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Points at the current connection, if any. A sender made before the
 /// connection exists (or kept across reconnections) follows it here.

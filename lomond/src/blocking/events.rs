@@ -3,7 +3,7 @@
 use super::shared::Shared;
 use crate::error::ConnectError;
 use crate::event::Event;
-use crate::lock::lock;
+use crate::lock::{lock, Mutex};
 use crate::options::Options;
 use crate::persist::Control;
 use crate::proto::Connection;
@@ -12,7 +12,7 @@ use crate::transport::progress::{self, PeerProgress};
 use crate::transport::{Plan, Socket};
 use std::collections::VecDeque;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How late a read may return after the core's deadline. Resetting the

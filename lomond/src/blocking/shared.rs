@@ -15,7 +15,7 @@
 //! write lock drains everything queued, and looks again after releasing it.
 
 use crate::error::SendError;
-use crate::lock::lock;
+use crate::lock::{lock, Condvar, Mutex, MutexGuard};
 use crate::persist::outbox::{self, Outbox};
 use crate::persist::{OutboxLimits, Unsent};
 use crate::proto::connection::whole_units;
@@ -25,7 +25,7 @@ use crate::transport::Socket;
 use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the connection is in its life, as senders see it.
@@ -284,19 +284,16 @@ impl Shared {
                 },
                 Link::Ended => return Err(SendError::Closed),
             }
-            state = match deadline {
-                None => self.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+            match deadline {
+                None => self.changed.wait(&mut state),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(SendError::NotReady);
                     }
-                    self.changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+                    self.changed.wait_for(&mut state, left);
                 }
-            };
+            }
         }
     }
 
@@ -444,11 +441,7 @@ impl Shared {
     }
 
     fn try_writer(&self) -> Option<MutexGuard<'_, Writer>> {
-        match self.writer.try_lock() {
-            Ok(writer) => Some(writer),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+        self.writer.try_lock()
     }
 
     // Kept out of `write_queued`, whose every call paid for it inlined (a

@@ -1,9 +1,9 @@
 //! [`ExitHandle`]: stops a WebSocket from any thread or task, whatever it
 //! is doing.
 
-use crate::lock::lock;
+use crate::lock::{lock, Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What an exit handle and the driver running the WebSocket share.
@@ -56,19 +56,16 @@ impl Control {
             if done() {
                 return false;
             }
-            guard = match until {
-                None => self.woken.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            match until {
+                None => self.woken.wait(&mut guard),
                 Some(until) => {
                     let left = until.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return false;
                     }
-                    self.woken
-                        .wait_timeout(guard, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+                    self.woken.wait_for(&mut guard, left);
                 }
-            };
+            }
         }
     }
 

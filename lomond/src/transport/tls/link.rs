@@ -9,10 +9,10 @@
 
 use super::super::exchange::Next;
 use crate::error::TlsError;
-use crate::lock::lock;
+use crate::lock::{lock, Mutex};
 use rustls::ClientConnection;
 use std::io::{self, BufRead, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One TLS connection's state.
 pub(crate) struct TlsLink {

@@ -21,11 +21,11 @@ pub(crate) use tls_async::{
 use super::exchange::{self, Exchange, Next, READ_SIZE};
 use super::Duplex;
 use crate::error::{ConnectError, Stage, TlsError};
-use crate::lock::lock;
+use crate::lock::{lock, Mutex};
 use crate::proto::InputBuffer;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A direct read at least this long suggests more is waiting.
@@ -281,7 +281,7 @@ impl<L: Carrier> TlsSocket<L> {
     /// Sends close_notify if the socket takes it at once and no write is
     /// in progress, then shuts the TCP socket down.
     pub(crate) fn shutdown(&self) {
-        if let Ok(_writing) = self.out.try_lock() {
+        if let Some(_writing) = self.out.try_lock() {
             self.link.close();
             let _ = self.link.send(&mut Now(&self.lower));
         }
