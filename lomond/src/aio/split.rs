@@ -281,6 +281,18 @@ impl WsStream {
         result.map_err(Error::Send)
     }
 
+    /// Why a message cannot be fed: the failure of an earlier batch, or
+    /// the connection is gone. Out of line, so feeding pays two checks.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.batch_error.take() {
+            return Err(e);
+        }
+        self.outbox.discard();
+        Err(Error::Send(SendError::Closed))
+    }
+
     /// Writes what is queued; with `whole`, only whole TCP segments (the
     /// sink is being fed more, and the short tail waits for it).
     fn poll_write_out(&mut self, cx: &mut Context<'_>, whole: bool) -> Poll<Result<(), Error>> {
@@ -366,12 +378,8 @@ impl Sink<Message> for WsStream {
     /// `poll_close`.
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
         let this = &mut *self;
-        if let Some(e) = this.batch_error.take() {
-            return Err(e);
-        }
-        if this.events.shared().is_none() {
-            this.outbox.discard();
-            return Err(Error::Send(SendError::Closed));
+        if this.batch_error.is_some() || this.events.shared().is_none() {
+            return this.refuse();
         }
         let taken = match &item {
             Message::Binary(b) => this.outbox.push(OpCode::Binary, b),
