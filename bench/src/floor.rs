@@ -432,6 +432,23 @@ fn echo(stream: &mut TcpStream, run: &Run, carry: &[u8], inflight: usize) -> Res
 /// [`echo`] on a tokio socket of a current-thread runtime, so that the
 /// runtime's own cost per wait (readiness, the driver's park) shows apart
 /// from any library's.
+/// [`run_tokio`] with one tokio timer registered, an hour away, for the
+/// whole run: what a client with a keepalive (or any deadline) pays in
+/// tokio's driver at each park, beside what the runtime alone costs. A
+/// wrapper, so that `run_tokio` itself compiles as it did without it.
+pub async fn run_tokio_timer(run: &Run) -> Result<usize> {
+    use std::future::Future;
+    let mut keepalive = Box::pin(tokio::time::sleep(std::time::Duration::from_secs(3600)));
+    // Polled once, it is in the timer wheel until dropped.
+    let waker = futures_util::task::noop_waker();
+    let _ = keepalive
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(&waker));
+    let result = run_tokio(run).await;
+    drop(keepalive);
+    result
+}
+
 pub async fn run_tokio(run: &Run) -> Result<usize> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Scenario::Echo(inflight) = run.scenario else {

@@ -7,7 +7,8 @@
 //!
 //! LIB: lomond-blocking lomond-tokio tungstenite tokio-tungstenite
 //! fastwebsockets tokio-websockets yawc, and `floor` / `floor-tokio` (no library: the
-//! least any client can spend, see `lomond_bench::floor`)
+//! least any client can spend, see `lomond_bench::floor`); `floor-tokio-timer`
+//! is `floor-tokio` with one tokio timer registered, as a keepalive would be
 //! SCENARIO: recv send echo1 echo64 idle, and recv-z send-z (the same with
 //! permessage-deflate, on JSON-like payloads; lomond and yawc here, ratchet
 //! in `bench-client-ratchet`)
@@ -40,6 +41,7 @@ fn main() -> Result<()> {
             "lomond-blocking" => blocking::lomond(run)?,
             "floor" => lomond_bench::floor::run(run)?,
             "floor-tokio" => runtime.block_on(lomond_bench::floor::run_tokio(run))?,
+            "floor-tokio-timer" => runtime.block_on(lomond_bench::floor::run_tokio_timer(run))?,
             "tungstenite" => blocking::tungstenite(run)?,
             "fastwebsockets" => runtime.block_on(fastws::run(run))?,
             "lomond-tokio" => runtime.block_on(async {
