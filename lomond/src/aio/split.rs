@@ -263,7 +263,7 @@ impl WsStream {
     /// does not wait in the batch), under the same lock.
     fn commit_with(&mut self, last: Option<Message>) -> Result<(), Error> {
         let Some(shared) = self.events.shared() else {
-            self.outbox.discard();
+            self.outbox.clear();
             return Err(Error::Send(SendError::Closed));
         };
         let mut core = shared.core();
@@ -289,7 +289,7 @@ impl WsStream {
         if let Some(e) = self.batch_error.take() {
             return Err(e);
         }
-        self.outbox.discard();
+        self.outbox.clear();
         Err(Error::Send(SendError::Closed))
     }
 

@@ -101,7 +101,7 @@ impl Outbox {
     /// empty, with its buffer kept.
     pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.frames);
-        self.discard();
+        self.clear();
     }
 
     /// The encoded frames, in order, for a driver that writes them itself
@@ -112,13 +112,10 @@ impl Outbox {
         &self.frames
     }
 
-    /// Empties the outbox once its frames are written, keeping its buffer.
+    /// Empties the outbox, keeping its buffer: once its frames are written
+    /// (by a driver, see [`frames`](Self::frames)), or when they are
+    /// dropped because the connection could not take them.
     pub fn clear(&mut self) {
-        self.discard();
-    }
-
-    /// Drops every frame waiting (the connection could not take them).
-    pub(crate) fn discard(&mut self) {
         self.frames.clear();
         self.count = 0;
     }

@@ -67,7 +67,7 @@ impl Connection {
                     self.reuse_sent_output();
                     outbox.drain_into(&mut self.output);
                 }
-                Err(_) => outbox.discard(),
+                Err(_) => outbox.clear(),
             }
         }
         self.lend_outbox_keys(outbox);
@@ -91,7 +91,7 @@ impl Connection {
         }
         let result = self.check_can_queue(outbox.bytes_len());
         if result.is_err() {
-            outbox.discard();
+            outbox.clear();
         }
         self.lend_outbox_keys(outbox);
         result.map(|()| true)
