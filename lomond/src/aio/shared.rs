@@ -386,19 +386,18 @@ impl Shared {
             return Direct::Declined;
         };
         let w = &mut *guard;
-        match &w.half {
-            Some(half) if half.tcp().is_some() && w.is_empty() => {}
-            _ => return Direct::Declined,
+        if !w.is_empty() {
+            return Direct::Declined;
         }
+        let Some(half) = w.half.as_mut().filter(|half| half.tcp().is_some()) else {
+            return Direct::Declined;
+        };
         match self.core().send_outbox_unqueued(outbox) {
             Ok(true) => {}
             Ok(false) => return Direct::Declined,
             Err(e) => return Direct::Refused(e),
         }
         let frames = outbox.frames();
-        let Some(half) = w.half.as_mut() else {
-            return Direct::Declined;
-        };
         let written = match Pin::new(half).poll_write(cx, frames) {
             Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
             Poll::Ready(Ok(n)) => Ok(n),
