@@ -428,10 +428,6 @@ fn echo(stream: &mut TcpStream, run: &Run, carry: &[u8], inflight: usize) -> Res
     }
 }
 
-/// The floor of a tokio client (`floor-tokio`, echo scenarios only):
-/// [`echo`] on a tokio socket of a current-thread runtime, so that the
-/// runtime's own cost per wait (readiness, the driver's park) shows apart
-/// from any library's.
 /// [`run_tokio`] with one tokio timer registered, an hour away, for the
 /// whole run: what a client with a keepalive (or any deadline) pays in
 /// tokio's driver at each park, beside what the runtime alone costs. A
@@ -449,6 +445,10 @@ pub async fn run_tokio_timer(run: &Run) -> Result<usize> {
     result
 }
 
+/// The floor of a tokio client (`floor-tokio`, echo scenarios only):
+/// [`echo`] on a tokio socket of a current-thread runtime, so that the
+/// runtime's own cost per wait (readiness, the driver's park) shows apart
+/// from any library's.
 pub async fn run_tokio(run: &Run) -> Result<usize> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Scenario::Echo(inflight) = run.scenario else {
