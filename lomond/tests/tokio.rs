@@ -1,6 +1,6 @@
 //! The tokio client against real servers on loopback.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use lomond::aio::{connect_async, Message};
 use lomond::proto::frame::OpCode;
 use lomond::{DisconnectReason, Event, SendError};
@@ -198,35 +198,57 @@ async fn dropping_mid_message_closes_with_going_away() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_send_never_corrupts_the_stream() {
-    let server = EchoServer::start().unwrap();
+    const LEN: usize = 16 << 20;
+    let big: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+    let expected = big.clone();
+    let server = ScriptServer::start(1, move |mut s| {
+        upgrade(&mut s, "")?;
+        // Reading nothing at first, so the client's socket fills.
+        std::thread::sleep(Duration::from_millis(300));
+        let (op, payload) = read_frame(&mut s)?;
+        assert!(
+            op == OpCode::Binary && payload == expected,
+            "the big one whole"
+        );
+        assert_eq!(read_frame(&mut s)?, (OpCode::Text, b"after".to_vec()));
+        s.write_all(&[0x81, 2, b'o', b'k'])?;
+        assert_eq!(read_frame(&mut s)?.0, OpCode::Close);
+        s.write_all(&[0x88, 2, 0x03, 0xe8])?;
+        Ok(())
+    })
+    .unwrap();
     let mut events = ws(&server.url()).event_stream();
     let sender = events.sender();
-    let big: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
-    let mut echoes = Vec::new();
+    let (mut after, mut answered) = (None, false);
     while let Some(event) = events.next().await {
         match event {
             Event::Ready { .. } => {
+                // Polled once and dropped mid-frame: the server reads
+                // nothing yet, so the socket fills long before 16 MiB is
+                // written. (A 50 µs timeout raced an echo server's reads:
+                // sometimes the send won, and the test waited for ever.)
+                let once = sender.send_binary(&big).now_or_never();
+                assert!(once.is_none(), "the send finished in one poll");
                 let s = sender.clone();
-                let big = big.clone();
-                tokio::spawn(async move {
-                    // Cancelled long before 8 MiB can be written.
-                    let cancelled =
-                        tokio::time::timeout(Duration::from_micros(50), s.send_binary(&big)).await;
-                    assert!(cancelled.is_err(), "the send finished too fast to test");
-                    s.send_text("after").await.unwrap();
-                });
+                after = Some(tokio::spawn(async move { s.send_text("after").await }));
             }
-            Event::Binary(b) => echoes.push(b.len()),
             Event::Text(t) => {
-                assert_eq!(t, "after");
-                assert_eq!(echoes, [big.len()], "the big message arrived whole first");
+                assert_eq!(t, "ok");
+                answered = true;
                 sender.close(1000, "").await.unwrap();
             }
             Event::ProtocolError { error } => panic!("{error}"),
             _ => {}
         }
     }
-    assert_eq!(echoes.len(), 1);
+    assert!(
+        answered,
+        "the server read the big message whole, then the next"
+    );
+    after.expect("ready").await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || server.join())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
