@@ -5,13 +5,17 @@
 //! with every `AsyncSender`) would otherwise take the lock, or queue the
 //! message for a later one, for each message it is fed. An outbox encodes
 //! each frame the moment it is fed, straight from the caller's bytes, with
-//! mask keys the connection lent it; [`Connection::send_outbox`] then checks
-//! once that the connection may send and appends every frame with one copy.
+//! mask keys the connection lent it, 16 at a time
+//! ([`Connection::refill_outbox`] lends more and leaves the frames here);
+//! [`Connection::send_outbox`] then checks once that the connection may
+//! send and takes every frame: the outbox's buffer itself when nothing is
+//! queued before it, else with one copy.
 //! It only takes what the connection would send the same way: uncompressed
 //! data messages (below the compression threshold, or with no compression
 //! agreed), each one whole frame.
 //!
 //! [`Connection::send_outbox`]: super::Connection::send_outbox
+//! [`Connection::refill_outbox`]: super::Connection::refill_outbox
 
 use super::frame::{encode_frame, FrameHeader, OpCode};
 
@@ -89,6 +93,17 @@ impl Outbox {
         self.count == 0
     }
 
+    /// Whether every key lent is used: the outbox takes no more frames
+    /// until the connection lends it more, with
+    /// [`Connection::send_outbox`] or, keeping the frames here,
+    /// [`Connection::refill_outbox`].
+    ///
+    /// [`Connection::send_outbox`]: super::Connection::send_outbox
+    /// [`Connection::refill_outbox`]: super::Connection::refill_outbox
+    pub fn needs_keys(&self) -> bool {
+        self.keys_used == OUTBOX_FRAMES
+    }
+
     /// Frees the frame buffer if it is empty and holds more than `keep`
     /// bytes (for a driver parking an idle connection).
     pub fn shrink_idle(&mut self, keep: usize) {
@@ -97,10 +112,29 @@ impl Outbox {
         }
     }
 
+    /// The memory the frame buffer holds, for tests of when it is freed.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.frames.capacity()
+    }
+
     /// The encoded frames, for the connection to append; leaves the outbox
-    /// empty, with its buffer kept.
+    /// empty. Into an empty `out` the buffers trade places instead, so a
+    /// batch of any size reaches the connection without a copy.
     pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.frames);
+        if out.is_empty() {
+            self.swap_frames(out);
+        } else {
+            out.extend_from_slice(&self.frames);
+            self.clear();
+        }
+    }
+
+    /// Trades the encoded frames for `buf`'s buffer, emptied: for a driver
+    /// that keeps frames the socket did not take at once, without copying
+    /// them. Leaves the outbox empty.
+    pub fn swap_frames(&mut self, buf: &mut Vec<u8>) {
+        std::mem::swap(&mut self.frames, buf);
         self.clear();
     }
 

@@ -332,3 +332,109 @@ fn an_outbox_is_not_unqueued_behind_pending_output_nor_when_closing() {
     assert!(outbox.is_empty(), "dropped");
     assert!(!outbox.push(OpCode::Text, b"later"), "no more keys");
 }
+
+/// What a client writes for `batches` of 16 frames fed to an outbox, each
+/// batch sent on its own (`gather` false) or all gathered with
+/// `refill_outbox` and sent at once.
+fn outbox_bytes(batches: usize, gather: bool) -> Vec<u8> {
+    let now = Instant::now();
+    let mut c = counting_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    let mut i = 0;
+    for _ in 0..batches {
+        while !outbox.needs_keys() {
+            assert!(outbox.push(OpCode::Binary, &vec![i as u8; i * 13 % 300]));
+            i += 1;
+        }
+        match gather {
+            true => c.refill_outbox(&mut outbox).unwrap(),
+            false => c.send_outbox(&mut outbox).unwrap(),
+        }
+        assert!(!outbox.needs_keys(), "keys lent again");
+    }
+    if gather {
+        assert_eq!(outbox.len(), batches * OUTBOX_FRAMES, "kept in the outbox");
+        assert!(c.poll_transmit().is_empty(), "nothing in the core yet");
+        c.send_outbox(&mut outbox).unwrap();
+    }
+    assert!(outbox.is_empty());
+    c.poll_transmit().to_vec()
+}
+
+#[test]
+fn a_gathered_outbox_sends_the_bytes_of_its_batches_sent_one_by_one() {
+    let (gathered, one_by_one) = (outbox_bytes(5, true), outbox_bytes(5, false));
+    assert_eq!(gathered.len(), one_by_one.len());
+    let differ = gathered.iter().zip(&one_by_one).position(|(a, b)| a != b);
+    assert_eq!(differ, None, "the first byte that differs");
+    // And they are the frames fed, each with a key of its own.
+    let now = Instant::now();
+    let (_, mut server) = talking_pair(now);
+    server.handle_input(&gathered, now);
+    let got = events(&mut server);
+    assert_eq!(got.len(), 5 * OUTBOX_FRAMES);
+    for (i, event) in got.iter().enumerate() {
+        match event {
+            Event::Binary(b) => assert_eq!(&b[..], &vec![i as u8; i * 13 % 300][..], "{i}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_outbox_handed_over_behind_queued_output_is_appended_after_it() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Binary, b"gathered"));
+    c.refill_outbox(&mut outbox).unwrap();
+    c.ping(b"p").unwrap();
+    assert!(outbox.push(OpCode::Text, b"more"));
+    c.send_outbox(&mut outbox).unwrap();
+    let frames = written_frames(&mut c);
+    let got: Vec<_> = frames.iter().map(|(h, p)| (h.opcode, &p[..])).collect();
+    assert_eq!(
+        got,
+        [
+            (OpCode::Ping, &b"p"[..]),
+            (OpCode::Binary, &b"gathered"[..]),
+            (OpCode::Text, &b"more"[..])
+        ]
+    );
+}
+
+#[test]
+fn refilling_a_closing_connections_outbox_drops_it_and_lends_no_more() {
+    let now = Instant::now();
+    let mut c = open_client(Config::default(), now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Text, b"gathered"));
+    c.close(1000, "", now).unwrap();
+    assert_eq!(c.refill_outbox(&mut outbox), Err(SendError::Closing));
+    assert!(outbox.is_empty());
+    assert!(!outbox.push(OpCode::Text, b"later"));
+    let frames = written_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].0.opcode, OpCode::Close);
+}
+
+#[test]
+fn refilling_checks_the_write_limit_against_everything_gathered() {
+    let now = Instant::now();
+    let mut c = write_limited_client(100, now);
+    let mut outbox = Outbox::new(1024);
+    c.send_outbox(&mut outbox).unwrap();
+    c.send_binary(&[0; 60]).unwrap();
+    assert!(outbox.push(OpCode::Binary, &[1; 20]));
+    c.refill_outbox(&mut outbox).unwrap();
+    assert!(outbox.push(OpCode::Binary, &[1; 20]));
+    assert_eq!(
+        c.refill_outbox(&mut outbox),
+        Err(SendError::WriteBufferFull { limit: 100 })
+    );
+    assert!(outbox.is_empty(), "all of it dropped");
+    assert_eq!(written_frames(&mut c).len(), 1, "only the first send");
+}

@@ -89,12 +89,24 @@ impl Connection {
         if self.pending_output() > 0 {
             return Ok(false);
         }
+        self.refill_outbox(outbox).map(|()| true)
+    }
+
+    /// Lends `outbox` fresh mask keys and leaves its frames in it, for a
+    /// driver that gathers more than one batch before sending them (with
+    /// [`send_outbox`](Self::send_outbox) or
+    /// [`send_outbox_unqueued`](Self::send_outbox_unqueued)): each batch
+    /// handed over was a copy of its bytes into the output. Checks, as
+    /// those do, that the connection may queue the frames so far; an error
+    /// drops them.
+    #[doc(hidden)]
+    pub fn refill_outbox(&mut self, outbox: &mut Outbox) -> Result<(), SendError> {
         let result = self.check_can_queue(outbox.bytes_len());
         if result.is_err() {
             outbox.clear();
         }
         self.lend_outbox_keys(outbox);
-        result.map(|()| true)
+        result
     }
 
     /// Lends `outbox` mask keys for its next frames, and says what it may
