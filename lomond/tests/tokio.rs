@@ -514,6 +514,56 @@ async fn sends_that_fill_the_socket_arrive_whole_and_in_order() {
 }
 
 #[tokio::test]
+async fn feeds_that_gather_many_batches_arrive_whole_and_in_order() {
+    // Fed small messages gather in the sink's outbox, with fresh mask
+    // keys every 16, up to the high-water mark, and reach the core in one
+    // piece; the socket fills meanwhile, so some reach it part-written.
+    const COUNT: u32 = 20_000;
+    let payload = |i: u32| {
+        let mut p = vec![(i % 251) as u8; 4 + (i as usize * 7) % 1021];
+        p[..4].copy_from_slice(&i.to_be_bytes());
+        p
+    };
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = {
+        let reading = reading.clone();
+        ScriptServer::start(1, move |mut s| {
+            upgrade(&mut s, "")?;
+            std::thread::sleep(Duration::from_millis(500));
+            reading.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut got = 0;
+            loop {
+                match read_frame(&mut s)? {
+                    (OpCode::Binary, p) if p == payload(got) => got += 1,
+                    (OpCode::Close, _) => break,
+                    (op, p) => panic!("message {got}: {op:?} of {} bytes", p.len()),
+                }
+            }
+            tx.send(got).unwrap();
+            Ok(())
+        })
+        .unwrap()
+    };
+    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
+    let feed_all = async {
+        for i in 0..COUNT {
+            ws.feed(Message::binary(payload(i))).await.unwrap();
+        }
+        ws.close(None).await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(20), feed_all)
+        .await
+        .expect("the feeds never finished");
+    assert!(
+        reading.load(std::sync::atomic::Ordering::SeqCst),
+        "the socket never filled"
+    );
+    let got = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(got, COUNT);
+}
+
+#[tokio::test]
 async fn fed_messages_are_written_before_the_stream_waits() {
     // Feeding without flushing: polling the stream writes what is queued
     // before it waits for input, so a responder's replies go out together.

@@ -174,6 +174,9 @@ struct Running {
     /// the relay is woken or the receive mark moves, another read would
     /// find nothing too.
     read_armed: bool,
+    /// The last wait found the connection quiet: the core freed its
+    /// buffers (see [`Connection::waiting`]), and a wrapper frees its own.
+    quiet: bool,
 }
 
 impl Running {
@@ -273,6 +276,7 @@ impl Running {
                         (flush_busy && !core.poll_transmit().is_empty() && !shared.writer_busy())
                             || wake.input_woken();
                     drop(core);
+                    self.quiet = quiet;
                     if quiet && self.ahead.capacity() > 0 {
                         self.ahead = VecDeque::new();
                     }
@@ -383,6 +387,15 @@ fn deadline_passed(shared: &Shared, read: &ReadHalf, lowat: &RecvLowat, peer: &m
 }
 
 impl EventStream {
+    /// Whether the last wait found the connection quiet, its buffers
+    /// freed: a wrapper holding buffers of its own frees them then.
+    pub(crate) fn is_quiet(&self) -> bool {
+        match &self.state {
+            State::Running(running) => running.quiet,
+            _ => true,
+        }
+    }
+
     /// The next message decoded ahead, if any: the path most events take,
     /// inlined into the caller so the event is moved once, from the queue
     /// to where the caller keeps it (each return of an event through
@@ -460,6 +473,7 @@ impl EventStream {
                                 timer: Timer::new(),
                                 relay,
                                 read_armed: false,
+                                quiet: false,
                                 lowat: RecvLowat::new(),
                                 progress: PeerProgress::default(),
                             }));

@@ -410,11 +410,12 @@ impl Shared {
                 Poll::Ready(Ok(()))
             }
             Ok(n) => {
-                // Rare: the socket is full. The rest waits in the writer.
-                w.buf.clear();
-                w.buf.extend_from_slice(&frames[n..]);
-                w.pos = 0;
-                w.end = w.buf.len();
+                // The socket is full: the rest waits in the writer, which
+                // takes the outbox's buffer as it is.
+                let len = frames.len();
+                outbox.swap_frames(&mut w.buf);
+                w.pos = n;
+                w.end = len;
                 w.poll_drain(cx, &self.core, false, &self.handed_off)
             }
             Err(e) => Poll::Ready(Err(e)),
