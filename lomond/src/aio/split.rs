@@ -163,7 +163,12 @@ impl Stream for WsStream {
         // Most messages were decoded ahead: a separate path, so each is
         // moved once from the queue to the caller (see `pop_ahead`).
         if let Some(event) = this.events.pop_ahead() {
-            if let Some(item) = this.item(event) {
+            let item = match event {
+                Event::Binary(b) => Some(Some(Ok(Message::Binary(b)))),
+                Event::Text(t) => Some(Some(Ok(Message::Text(t)))),
+                other => this.item(other),
+            };
+            if let Some(item) = item {
                 return Poll::Ready(item);
             }
         }
