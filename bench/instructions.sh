@@ -13,7 +13,9 @@
 # would differ by a count that is no real cost. So by default the rep
 # movsb threshold is raised past any copy (GLIBC_TUNABLES), and every
 # library is counted with the vector loop; REP_MOVSB=1 keeps glibc's
-# default. CASES="recv:1024:20000:40000 ..." narrows the run.
+# default. CASES="recv:1024:20000:40000 ..." narrows the run. REPS=5
+# runs each pair five times and prints the median, for the scenarios whose
+# count depends on timing (receiving 64 KiB: how much each read finds).
 set -euo pipefail
 tool=instructions needs=valgrind
 # shellcheck source=bench/counts.sh
@@ -29,19 +31,23 @@ count() { # LIB SCENARIO SIZE N: instructions of one run
 for c in $cases; do
   IFS=: read -r sc size n1 n2 <<<"$c"
   for lib in ${libs//,/ }; do
-    a=$(count "$lib" "$sc" "$size" "$n1") && b=$(count "$lib" "$sc" "$size" "$n2") \
-      && echo "$sc $size $lib $(( (b - a) / (n2 - n1) ))" >>"$work/table"
+    for _ in $(seq "${REPS:-1}"); do
+      a=$(count "$lib" "$sc" "$size" "$n1") && b=$(count "$lib" "$sc" "$size" "$n2") \
+        && echo "$sc $size $lib $(( (b - a) / (n2 - n1) ))" >>"$work/table"
+    done
   done
 done
 TABLE=$work/table LIBS=$libs python3 - <<'PY'
 import os
 libs = os.environ["LIBS"].split(",")
-rows, cases = {}, []
+runs, cases = {}, []
 for line in open(os.environ["TABLE"]):
     sc, size, lib, v = line.split()
-    rows[(sc, size, lib)] = int(v)
+    runs.setdefault((sc, size, lib), []).append(int(v))
     if (sc, size) not in cases:
         cases.append((sc, size))
+# The median of the repetitions (the lower middle one of an even count).
+rows = {k: sorted(v)[(len(v) - 1) // 2] for k, v in runs.items()}
 ours = [l for l in libs if l.startswith("lomond")]
 peers = [l for l in libs if not l.startswith(("lomond", "floor"))]
 print("| scenario | size | " + " | ".join(libs) + " | " + " / ".join(ours) + " vs fewest peer |")
