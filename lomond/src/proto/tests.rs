@@ -279,9 +279,10 @@ fn decoding_messages_ahead_changes_nothing() {
         assert_eq!(names(&evs), names(&expected), "limit {limit}");
         assert_eq!(sent_frames(&mut c), expected_out, "limit {limit}");
         if limit == 16 {
-            // Four whole messages were decoded ahead; the fragmented one,
-            // the one with a 64-bit length, the ping and the close were not.
-            assert_eq!(decoded_ahead, 4);
+            // Five whole messages were decoded ahead, the one with a 64-bit
+            // length among them; the fragmented one, the ping and the close
+            // were not.
+            assert_eq!(decoded_ahead, 5);
         }
     }
     // Nothing is decoded ahead of a control frame or a fragment.
@@ -453,6 +454,39 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
         now,
     );
     assert_eq!(names(&events(&mut c)), ["ping:b\"\"", "error:InvalidUtf8"]);
+}
+
+/// A binary message that comes in pieces waits whole for its last piece,
+/// read into place, with each header length; the end of the input inside
+/// one ends the connection as it would inside any frame.
+#[test]
+fn a_binary_message_in_pieces_is_taken_whole_or_ended_by_eof() {
+    let now = Instant::now();
+    for len in [100usize, 300, 70_000] {
+        let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let f = frame(OpCode::Binary, true, &payload);
+        let mut c = open_client(Config::default(), now);
+        let mut at = 0;
+        for piece in [1, 2, 7, len / 3, len / 2] {
+            c.handle_input(&f[at..at + piece], now);
+            at += piece;
+            assert!(c.poll_event().is_none(), "{len}: at {at}");
+            if at >= 10 {
+                assert_eq!(c.input_wanted(), f.len() - at, "{len}: at {at}");
+            }
+        }
+        c.handle_input(&f[at..], now);
+        assert!(matches!(c.poll_event(), Some(Event::Binary(b)) if b[..] == payload[..]));
+        assert_eq!(c.input_wanted(), 1);
+        // The end of the input halfway through the same message.
+        let mut c = open_client(Config::default(), now);
+        c.handle_input(&f[..f.len() / 2], now);
+        assert!(c.poll_event().is_none());
+        c.handle_eof(now);
+        let got = names(&events(&mut c));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("disconnected:"), "{got:?}");
+    }
 }
 
 #[test]

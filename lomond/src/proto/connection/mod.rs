@@ -286,10 +286,10 @@ impl Connection {
     }
 
     /// The next event if it is a message that decodes on its own: a whole
-    /// unfragmented, uncompressed text or binary frame, with a short
-    /// header, from the server, when nothing else is pending. `None` says
-    /// only that the next event (if any) is something else: ask
-    /// [`poll_event`](Self::poll_event).
+    /// unfragmented, uncompressed text or binary frame from the server,
+    /// when nothing else is pending. `None` says only that the next event
+    /// (if any) is something else, or a binary message not all here yet:
+    /// ask [`poll_event`](Self::poll_event).
     ///
     /// Decoding such a message changes nothing but the input consumed, so a
     /// driver may decode several ahead of its application under one lock,

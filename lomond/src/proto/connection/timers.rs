@@ -12,6 +12,7 @@ impl Connection {
     /// of the frame being received, or 1 when that is not known (between
     /// frames, in the handshake). A driver may wait for this much before it
     /// wakes (`SO_RCVLOWAT`), saving wakeups on large frames.
+    #[inline]
     pub fn input_wanted(&self) -> usize {
         match self.read {
             ReadState::Payload { header, seen } if self.message.frame_is_compressed() => {
@@ -22,8 +23,18 @@ impl Connection {
             ReadState::Payload { header, .. } => (header.len as usize)
                 .saturating_sub(self.input.len())
                 .max(1),
-            ReadState::Header => 1,
+            // At most a header here: nothing waited for.
+            ReadState::Header if self.input.len() < 2 => 1,
+            ReadState::Header => self.awaited_input(),
         }
+    }
+
+    /// The rest of a binary message waited for whole (see
+    /// `awaited_frame`), or 1. Out of line: most waits find no input.
+    #[inline(never)]
+    fn awaited_input(&self) -> usize {
+        self.awaited_frame()
+            .map_or(1, |total| total - self.input.len())
     }
 
     /// The next instant at which [`handle_timeout`](Self::handle_timeout)
