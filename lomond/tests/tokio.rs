@@ -462,17 +462,11 @@ async fn feeding_past_the_high_water_mark_delivers_everything_in_order() {
     sink.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn sends_that_fill_the_socket_arrive_whole_and_in_order() {
-    // Each small message sent alone is written straight from the sink's
-    // outbox. Once the socket is full, the rest of a write waits in the
-    // writer and must go out whole, before anything that follows.
-    const COUNT: u32 = 20_000;
-    let payload = |i: u32| {
-        let mut p = vec![(i % 251) as u8; 1000];
-        p[..4].copy_from_slice(&i.to_be_bytes());
-        p
-    };
+/// Sends (or feeds, then closes) `count` binary messages, `payload(i)`
+/// each, to a server that reads nothing for 500 ms, so that the socket
+/// fills and some writes are left part-done; the server checks every
+/// frame, in order.
+async fn through_a_full_socket(count: u32, payload: fn(u32) -> Vec<u8>, feed: bool) {
     let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel();
     let server = {
@@ -497,8 +491,11 @@ async fn sends_that_fill_the_socket_arrive_whole_and_in_order() {
     };
     let (mut ws, _) = connect_async(&server.url()).await.unwrap();
     let send_all = async {
-        for i in 0..COUNT {
-            ws.send(Message::binary(payload(i))).await.unwrap();
+        for i in 0..count {
+            match feed {
+                true => ws.feed(Message::binary(payload(i))).await.unwrap(),
+                false => ws.send(Message::binary(payload(i))).await.unwrap(),
+            }
         }
         ws.close(None).await.unwrap();
     };
@@ -510,57 +507,41 @@ async fn sends_that_fill_the_socket_arrive_whole_and_in_order() {
         "the socket never filled, so no write was left part-done"
     );
     let got = rx.recv_timeout(Duration::from_secs(20)).unwrap();
-    assert_eq!(got, COUNT);
+    assert_eq!(got, count);
+}
+
+#[tokio::test]
+async fn sends_that_fill_the_socket_arrive_whole_and_in_order() {
+    // Each small message sent alone is written straight from the sink's
+    // outbox. Once the socket is full, the rest of a write waits in the
+    // writer and must go out whole, before anything that follows.
+    through_a_full_socket(
+        20_000,
+        |i| {
+            let mut p = vec![(i % 251) as u8; 1000];
+            p[..4].copy_from_slice(&i.to_be_bytes());
+            p
+        },
+        false,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn feeds_that_gather_many_batches_arrive_whole_and_in_order() {
     // Fed small messages gather in the sink's outbox, with fresh mask
     // keys every 16, up to the high-water mark, and reach the core in one
-    // piece; the socket fills meanwhile, so some reach it part-written.
-    const COUNT: u32 = 20_000;
-    let payload = |i: u32| {
-        let mut p = vec![(i % 251) as u8; 4 + (i as usize * 7) % 1021];
-        p[..4].copy_from_slice(&i.to_be_bytes());
-        p
-    };
-    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = {
-        let reading = reading.clone();
-        ScriptServer::start(1, move |mut s| {
-            upgrade(&mut s, "")?;
-            std::thread::sleep(Duration::from_millis(500));
-            reading.store(true, std::sync::atomic::Ordering::SeqCst);
-            let mut got = 0;
-            loop {
-                match read_frame(&mut s)? {
-                    (OpCode::Binary, p) if p == payload(got) => got += 1,
-                    (OpCode::Close, _) => break,
-                    (op, p) => panic!("message {got}: {op:?} of {} bytes", p.len()),
-                }
-            }
-            tx.send(got).unwrap();
-            Ok(())
-        })
-        .unwrap()
-    };
-    let (mut ws, _) = connect_async(&server.url()).await.unwrap();
-    let feed_all = async {
-        for i in 0..COUNT {
-            ws.feed(Message::binary(payload(i))).await.unwrap();
-        }
-        ws.close(None).await.unwrap();
-    };
-    tokio::time::timeout(Duration::from_secs(20), feed_all)
-        .await
-        .expect("the feeds never finished");
-    assert!(
-        reading.load(std::sync::atomic::Ordering::SeqCst),
-        "the socket never filled"
-    );
-    let got = rx.recv_timeout(Duration::from_secs(20)).unwrap();
-    assert_eq!(got, COUNT);
+    // piece; the socket fills meanwhile.
+    through_a_full_socket(
+        20_000,
+        |i| {
+            let mut p = vec![(i % 251) as u8; 4 + (i as usize * 7) % 1021];
+            p[..4].copy_from_slice(&i.to_be_bytes());
+            p
+        },
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]

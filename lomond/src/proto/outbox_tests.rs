@@ -119,18 +119,30 @@ fn an_outbox_holds_one_batch_of_keys() {
 
 #[test]
 fn a_closing_connection_drops_the_outbox_and_lends_no_more() {
-    let now = Instant::now();
-    let mut c = open_client(Config::default(), now);
-    let mut outbox = Outbox::new(1024);
-    c.send_outbox(&mut outbox).unwrap();
-    assert!(outbox.push(OpCode::Text, b"late"));
-    c.close(1000, "", now).unwrap();
-    assert_eq!(c.send_outbox(&mut outbox), Err(SendError::Closing));
-    assert!(outbox.is_empty());
-    assert!(!outbox.push(OpCode::Text, b"later"));
-    let frames = written_frames(&mut c);
-    assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].0.opcode, OpCode::Close);
+    // Handed over, or only refilled to gather more: the same refusal.
+    type HandOver = fn(&mut Connection, &mut Outbox) -> Result<(), SendError>;
+    let ways: [(&str, HandOver); 2] = [
+        ("send", Connection::send_outbox),
+        ("refill", Connection::refill_outbox),
+    ];
+    for (way, hand_over) in ways {
+        let now = Instant::now();
+        let mut c = open_client(Config::default(), now);
+        let mut outbox = Outbox::new(1024);
+        c.send_outbox(&mut outbox).unwrap();
+        assert!(outbox.push(OpCode::Text, b"late"));
+        c.close(1000, "", now).unwrap();
+        assert_eq!(
+            hand_over(&mut c, &mut outbox),
+            Err(SendError::Closing),
+            "{way}"
+        );
+        assert!(outbox.is_empty(), "{way}");
+        assert!(!outbox.push(OpCode::Text, b"later"), "{way}");
+        let frames = written_frames(&mut c);
+        assert_eq!(frames.len(), 1, "{way}");
+        assert_eq!(frames[0].0.opcode, OpCode::Close, "{way}");
+    }
 }
 
 #[test]
@@ -403,22 +415,6 @@ fn an_outbox_handed_over_behind_queued_output_is_appended_after_it() {
             (OpCode::Text, &b"more"[..])
         ]
     );
-}
-
-#[test]
-fn refilling_a_closing_connections_outbox_drops_it_and_lends_no_more() {
-    let now = Instant::now();
-    let mut c = open_client(Config::default(), now);
-    let mut outbox = Outbox::new(1024);
-    c.send_outbox(&mut outbox).unwrap();
-    assert!(outbox.push(OpCode::Text, b"gathered"));
-    c.close(1000, "", now).unwrap();
-    assert_eq!(c.refill_outbox(&mut outbox), Err(SendError::Closing));
-    assert!(outbox.is_empty());
-    assert!(!outbox.push(OpCode::Text, b"later"));
-    let frames = written_frames(&mut c);
-    assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].0.opcode, OpCode::Close);
 }
 
 #[test]
