@@ -212,21 +212,29 @@ impl Connection {
     pub(super) fn process_frames(&mut self, now: Instant) -> Option<Event> {
         while matches!(self.phase, Phase::Open) && self.events.is_empty() {
             match self.read {
-                ReadState::Header if self.awaited_frame().is_some() => {
-                    self.await_whole_frame();
-                    return None;
-                }
-                ReadState::Header => match frame::parse_header(self.input.data()) {
-                    Ok(None) => return None,
-                    Ok(Some((header, n))) => {
-                        if let Err(e) = self.check_header(&header) {
-                            return self.fail(e, now);
-                        }
-                        self.input.advance(n);
-                        self.read = ReadState::Payload { header, seen: 0 };
+                ReadState::Header => {
+                    // A binary message waited for whole: its room is made
+                    // here, in the general decoder, so only once the
+                    // messages decoded ahead of it are taken, when the
+                    // buffer can move what it holds instead of copying it
+                    // to a new one (room made while decoding ahead copied
+                    // a third of the frames received).
+                    if let Some(total) = self.awaited_frame() {
+                        self.input.reserve_total(total);
+                        return None;
                     }
-                    Err(e) => return self.fail(e, now),
-                },
+                    match frame::parse_header(self.input.data()) {
+                        Ok(None) => return None,
+                        Ok(Some((header, n))) => {
+                            if let Err(e) = self.check_header(&header) {
+                                return self.fail(e, now);
+                            }
+                            self.input.advance(n);
+                            self.read = ReadState::Payload { header, seen: 0 };
+                        }
+                        Err(e) => return self.fail(e, now),
+                    }
+                }
                 ReadState::Payload { header, seen } if self.message.frame_is_compressed() => {
                     // Deflate data is inflated as it arrives and not kept:
                     // memory is bounded by the inflated message, not the frame.
@@ -427,19 +435,6 @@ impl Connection {
         }
         let (text, head, len) = self.message_frame()?;
         (!text && self.input.len() < head + len).then_some(head + len)
-    }
-
-    /// Makes room for a binary message waited for whole (see
-    /// [`awaited_frame`](Self::awaited_frame)), so that it is read into
-    /// place. Asked by the general decoder, so
-    /// only once the messages decoded ahead of it are taken: the room is
-    /// made then, when the buffer can move what it holds instead of
-    /// copying it to a new one (made while decoding ahead, it copied a
-    /// third of the frames received).
-    fn await_whole_frame(&mut self) {
-        if let Some(total) = self.awaited_frame() {
-            self.input.reserve_total(total);
-        }
     }
 
     /// The message at the front of the input, if it is one the fast path
