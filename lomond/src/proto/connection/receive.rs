@@ -286,7 +286,7 @@ impl Connection {
                         self.input.reserve_total(len);
                         return None;
                     }
-                    let payload = self.input.split_to(len).freeze();
+                    let payload = self.input.split_frame(0, len);
                     self.read = ReadState::Header;
                     match self.handle_frame(header, payload, now) {
                         Ok(Some(event)) => return Some(event),
@@ -501,9 +501,7 @@ impl Connection {
             // One split of the buffer for header and payload together: the
             // header is then skipped in the `Bytes`, a pointer bump, where
             // `BytesMut::advance` was another 20 instructions a message.
-            let mut frame = self.input.split_to(head + len).freeze();
-            bytes::Buf::advance(&mut frame, head);
-            Payload::from(frame)
+            Payload::from(self.input.split_frame(head, len))
         };
         Some(if text {
             E::text(crate::utf8_bytes::Utf8Bytes::from_validated(payload))

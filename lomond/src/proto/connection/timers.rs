@@ -12,7 +12,6 @@ impl Connection {
     /// of the frame being received, or 1 when that is not known (between
     /// frames, in the handshake). A driver may wait for this much before it
     /// wakes (`SO_RCVLOWAT`), saving wakeups on large frames.
-    #[inline]
     pub fn input_wanted(&self) -> usize {
         match self.read {
             ReadState::Payload { header, seen } if self.message.frame_is_compressed() => {
