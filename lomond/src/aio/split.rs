@@ -188,7 +188,7 @@ impl Stream for WsStream {
                 }
                 Poll::Pending => {
                     if this.events.is_quiet() {
-                        this.outbox.shrink_idle(0);
+                        this.outbox.shrink_idle();
                     }
                     return Poll::Pending;
                 }

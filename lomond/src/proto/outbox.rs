@@ -104,10 +104,10 @@ impl Outbox {
         self.keys_used == OUTBOX_FRAMES
     }
 
-    /// Frees the frame buffer if it is empty and holds more than `keep`
-    /// bytes (for a driver parking an idle connection).
-    pub fn shrink_idle(&mut self, keep: usize) {
-        if self.count == 0 && self.frames.capacity() > keep {
+    /// Frees the frame buffer if no frame waits in it (for a driver whose
+    /// connection has gone quiet).
+    pub fn shrink_idle(&mut self) {
+        if self.count == 0 && self.frames.capacity() > 0 {
             self.frames = Vec::new();
         }
     }
