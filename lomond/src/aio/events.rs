@@ -190,8 +190,10 @@ impl Running {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let shared = &*self.shared;
         let wake = &*shared.stream_waker;
+        // Held from one decode to the next: a read and the decode of what
+        // it brought share one lock.
+        let mut core = shared.core();
         loop {
-            let mut core = shared.core();
             // `ahead` is empty here: `EventStream::poll_next` took what it
             // held, and it is filled only with an event returned at once.
             if let Some(event) = core.poll_event_ahead(&mut self.ahead, DECODE_AHEAD) {
@@ -211,7 +213,8 @@ impl Running {
                 match shared.poll_flush(cx, false) {
                     Poll::Ready(Err(e)) => {
                         self.write_waiting = false;
-                        shared.core().handle_io_error(e);
+                        core = shared.core();
+                        core.handle_io_error(e);
                         continue;
                     }
                     Poll::Ready(Ok(wrote)) => {
@@ -255,8 +258,7 @@ impl Running {
                     let deadline = core.next_deadline();
                     if let Some(deadline) = deadline {
                         if self.timer.elapsed(deadline, &self.relay) {
-                            drop(core);
-                            deadline_passed(shared, &self.read, &self.lowat, &mut self.progress);
+                            deadline_passed(&mut core, &self.read, &self.lowat, &mut self.progress);
                             continue;
                         }
                     }
@@ -371,8 +373,12 @@ impl Timer {
 /// the server's TCP taking our bytes as a sign of life (see
 /// `transport::progress`).
 #[cold]
-fn deadline_passed(shared: &Shared, read: &ReadHalf, lowat: &RecvLowat, peer: &mut PeerProgress) {
-    let mut core = shared.core();
+fn deadline_passed(
+    core: &mut Connection,
+    read: &ReadHalf,
+    lowat: &RecvLowat,
+    peer: &mut PeerProgress,
+) {
     #[cfg(target_os = "linux")]
     if let Some(tcp) = read.tcp().filter(|_| lowat.is_raised()) {
         let most = core.input_wanted();
@@ -383,7 +389,7 @@ fn deadline_passed(shared: &Shared, read: &ReadHalf, lowat: &RecvLowat, peer: &m
             Err(e) => return core.handle_io_error(e),
         }
     }
-    progress::on_deadline(&mut core, peer, read.tcp_under(), now());
+    progress::on_deadline(core, peer, read.tcp_under(), now());
 }
 
 impl EventStream {
