@@ -47,7 +47,8 @@ struct Inline {
 
 impl Payload {
     /// The largest payload held inline, without an allocation or a shared
-    /// buffer (the size keeps an event at 64 bytes).
+    /// buffer: 39 keeps a payload at 48 bytes, so a message's event is no
+    /// larger than the largest other event (72 bytes, `Connected`).
     pub const INLINE: usize = 39;
 
     /// An empty payload.
