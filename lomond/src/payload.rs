@@ -60,6 +60,7 @@ impl Payload {
     }
 
     /// A copy of `data`: inline when small, else in a new buffer.
+    #[inline]
     pub fn copy_from_slice(data: &[u8]) -> Payload {
         if data.len() <= Payload::INLINE {
             Payload(Repr::Inline(Inline {
