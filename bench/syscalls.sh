@@ -71,11 +71,9 @@ for line in open(os.environ["TABLE"]):
     runs[(sc, size, lib)][rep][name] = v if abs(int(b) - int(a)) > 2 else 0.0
     if (sc, size) not in cases:
         cases.append((sc, size))
-def median(v):
-    # The lower middle one of an even count, as bench/instructions.sh.
-    return sorted(v)[(len(v) - 1) // 2]
-# With REPS, the run whose total is the median of the totals stands for
-# all (its calls by name add up to the total shown).
+# With REPS, the run whose total is the median of the totals (the lower
+# middle one of an even count, as bench/instructions.sh) stands for all:
+# its calls by name add up to the total shown.
 per, spread = {}, {}
 for key, reps in runs.items():
     totals = sorted((sum(c.values()), rep) for rep, c in reps.items())
